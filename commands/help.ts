@@ -1,0 +1,45 @@
+import { defineCommand } from '../src/chat/command.js';
+import { joinList } from '../src/chat/i18n.js';
+import { msg, UserError, type Block, type Text } from '../src/chat/reply.js';
+
+export default defineCommand({
+  name: 'help',
+  aliases: ['帮助'],
+  summary: 'cmd.help',
+  args: [{ name: 'command', kind: 'word' }] as const,
+  async run({ commands, config, user, locale, access }, { command: wanted }) {
+    if (wanted) {
+      const lowered = wanted.toLowerCase();
+      const command = commands.find((c) => c.name === lowered || c.aliases.some((alias) => alias.toLowerCase() === lowered));
+      if (!command) throw new UserError('help.unknown', { name: wanted });
+      const blocks: Block[] = [
+        { type: 'title', text: `${command.name} · ${command.aliases[0]}` },
+        { type: 'text', text: msg(command.summary) },
+        {
+          type: 'fields',
+          fields: [
+            { label: msg('help.usage'), value: command.usage },
+            { label: msg('help.aliases'), value: joinList(locale, command.aliases) },
+          ],
+        },
+      ];
+      if (command.mutates) blocks.push({ type: 'text', text: msg('help.mutates'), tone: 'warning' });
+      if (!access.allows(user, command).ok) blocks.push({ type: 'text', text: msg('help.notAllowed'), tone: 'muted' });
+      return { blocks };
+    }
+    return {
+      blocks: [
+        { type: 'title', text: msg('help.title') },
+        {
+          type: 'entries',
+          entries: commands.map((command) => {
+            const text: Text[] = [`${command.aliases[0]} · `, msg(command.summary)];
+            if (!access.allows(user, command).ok) text.push(' ', msg('help.notAllowed'));
+            return { term: command.usage, text };
+          }),
+        },
+        { type: 'text', text: msg('help.footer', { env: config.defaultEnvironment }), tone: 'muted' },
+      ],
+    };
+  },
+});

@@ -1,0 +1,18 @@
+import { en } from './locales/en.js';
+import { zhCN, type MessageKey } from './locales/zh-CN.js';
+
+export type { MessageKey };
+export type Locale = 'zh-CN' | 'en';
+export type Params = Record<string, string | number>;
+
+const catalogs: Record<Locale, Record<MessageKey, string>> = { 'zh-CN': zhCN, en };
+
+export function translate(locale: Locale, key: MessageKey, params: Params = {}): string {
+  const template = catalogs[locale][key];
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/** Joins a list the way the locale does: 、 in Chinese, ", " in English. */
+export function joinList(locale: Locale, items: readonly string[]): string {
+  return items.join(locale === 'zh-CN' ? '、' : ', ');
+}

@@ -1,0 +1,33 @@
+import type { Locale } from './i18n.js';
+import { textOf, type Reply, type Tone } from './reply.js';
+
+const MARK: Partial<Record<Tone, string>> = { success: '✅ ', warning: '⚠️ ', error: '❌ ' };
+
+/** A Reply as plain text: the console channel, and WeCom when `wecom.messageFormat` is `text`. */
+export function renderPlain(reply: Reply, locale: Locale): string {
+  const colon = locale === 'zh-CN' ? '：' : ': ';
+  const lines: string[] = [];
+  for (const block of reply.blocks) {
+    switch (block.type) {
+      case 'title':
+        lines.push(`${MARK[block.tone ?? 'info'] ?? ''}【${textOf(locale, block.text)}】`);
+        break;
+      case 'text':
+        lines.push(`${MARK[block.tone ?? 'info'] ?? ''}${textOf(locale, block.text)}`);
+        break;
+      case 'fields':
+        for (const field of block.fields) lines.push(`${textOf(locale, field.label)}${colon}${textOf(locale, field.value)}`);
+        break;
+      case 'list':
+        for (const item of block.items) lines.push(`• ${textOf(locale, item)}`);
+        break;
+      case 'entries':
+        for (const entry of block.entries) lines.push(`${entry.term} — ${textOf(locale, entry.text)}`);
+        break;
+      case 'code':
+        lines.push(...block.lines);
+        break;
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,51 @@
+import { translate, type Locale, type MessageKey, type Params } from './i18n.js';
+
+/**
+ * The neutral message every command returns. It holds catalog keys, not sentences: each channel's renderer
+ * translates and formats it (WeCom markdown or text, console plain text), so commands never know where they speak.
+ */
+export type Text = string | { key: MessageKey; params?: Params } | Text[];
+
+export type Tone = 'info' | 'success' | 'warning' | 'error' | 'muted';
+
+export type Block =
+  | { type: 'title'; text: Text; tone?: Tone }
+  | { type: 'text'; text: Text; tone?: Tone }
+  | { type: 'fields'; fields: { label: Text; value: Text }[] }
+  | { type: 'list'; items: Text[] }
+  /** Terms (command lines, names) each with an explanation: rendered as "`term` text". */
+  | { type: 'entries'; entries: { term: string; text: Text }[] }
+  /** Machine text shown as-is (image names, pod names, command lines). */
+  | { type: 'code'; lines: string[] };
+
+export interface Reply {
+  blocks: Block[];
+  /** Replies to a command the user is waiting for go before digests in a recipient's queue. */
+  urgent?: boolean;
+}
+
+export const msg = (key: MessageKey, params?: Params): Text => (params ? { key, params } : { key });
+
+export function textReply(key: MessageKey, params?: Params, tone?: Tone): Reply {
+  return { blocks: [{ type: 'text', text: msg(key, params), tone }] };
+}
+
+/** A refusal or failure a user should read; thrown by commands, rendered by the router. */
+export class UserError extends Error {
+  constructor(
+    readonly key: MessageKey,
+    readonly params: Params = {},
+    /** Extra blocks shown under the message, such as the usage line. */
+    readonly details: Block[] = [],
+  ) {
+    super(key);
+    this.name = 'UserError';
+  }
+}
+
+/** The text of a Text in a locale. */
+export function textOf(locale: Locale, text: Text): string {
+  if (typeof text === 'string') return text;
+  if (Array.isArray(text)) return text.map((part) => textOf(locale, part)).join('');
+  return translate(locale, text.key, text.params);
+}

@@ -1,0 +1,173 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+// One schema for config/wekube.yaml. Objects are strict so a misspelt key is an error, not silently ignored.
+
+const duration = z
+  .string()
+  .refine((text) => parseDuration(text) !== undefined, { message: 'must be a duration such as 30s, 5m or 1h30m' })
+  .transform((text) => parseDuration(text)!);
+
+const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-"');
+
+// WeCom user ids: 1-64 bytes of [0-9A-Za-z_-@.], case-insensitive (wecom-api.md §4.8). Kept lower-case.
+export const wecomUserId = z
+  .string()
+  .regex(/^[0-9A-Za-z_\-@.]{1,64}$/, 'must be a WeCom userid (1-64 of A-Z a-z 0-9 _ - @ .)')
+  .transform((id) => id.toLowerCase());
+
+const recipient = z.union([
+  z.strictObject({ user: wecomUserId }),
+  z.strictObject({ chat: z.string().regex(/^[0-9a-zA-Z_-]{1,64}$/, 'must be the chatid of a group chat the app created') }),
+  z.strictObject({ robot: z.string().min(1, 'must be the key of a group robot webhook') }),
+]);
+
+const role = z.strictObject({
+  allow: z.array(z.string()).default([]),
+  environments: z.array(z.string()).default(['*']),
+  approve: z.boolean().default(false),
+});
+
+const environment = z.strictObject({
+  context: z.string().optional(),
+  namespace: name,
+  kubeconfig: z.string().optional(),
+  protected: z.boolean().default(false),
+  approvals: z.number().int().min(0).max(10).default(0),
+});
+
+const replicas = z.union([
+  z.number().int().min(0),
+  z.object({ default: z.number().int().min(0) }).catchall(z.number().int().min(0)),
+]);
+
+export const appSchema = z.strictObject({
+  image: z.string().min(1, 'must name the image repository, e.g. harbor.example.com/shop/order-service'),
+  port: z.number().int().min(1).max(65535).optional(),
+  replicas: replicas.default(1),
+  minReplicas: z.number().int().min(0).default(0),
+  maxReplicas: z.number().int().min(1).default(50),
+  owners: z.array(wecomUserId).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  args: z.array(z.string()).default([]),
+  resources: z.record(z.string(), z.unknown()).optional(),
+  probes: z.record(z.string(), z.unknown()).optional(),
+});
+
+const route = z.strictObject({
+  match: z.string().default(''),
+  to: recipient,
+});
+
+const schedule = z.strictObject({
+  drill: z.string(),
+  cron: z.string(),
+  environment: z.string().optional(),
+  to: recipient,
+});
+
+export const configSchema = z
+  .strictObject({
+    locale: z.enum(['zh-CN', 'en']).default('zh-CN'),
+    defaultEnvironment: z.string().default('test'),
+    server: z
+      .strictObject({
+        port: z.coerce.number().int().min(0).max(65535).default(8080),
+        host: z.string().default('0.0.0.0'),
+      })
+      .prefault({}),
+    store: z.strictObject({ dataDir: z.string().default('./data') }).prefault({}),
+    wecom: z
+      .strictObject({
+        corpId: z.string().min(1).optional(),
+        agentId: z.coerce.number().int().positive().optional(),
+        secret: z.string().min(1).optional(),
+        token: z
+          .string()
+          .regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1-32 letters or digits (the Token from the WeCom admin console)')
+          .optional(),
+        aesKey: z
+          .string()
+          .regex(/^[A-Za-z0-9]{43}$/, 'must be exactly 43 letters or digits (the EncodingAESKey from the WeCom admin console)')
+          .optional(),
+        apiBase: z.url({ message: 'must be an http(s) URL' }).default('https://qyapi.weixin.qq.com'),
+        callbackMaxSkewSeconds: z.coerce.number().int().min(0).default(300),
+        messageFormat: z.enum(['markdown', 'text']).default('markdown'),
+      })
+      .prefault({}),
+    console: z.strictObject({ user: wecomUserId.optional() }).prefault({}),
+    access: z
+      .strictObject({
+        defaultRole: z.string().default('viewer'),
+        roles: z.record(z.string(), role).default({
+          viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill'], environments: ['*'], approve: false },
+        }),
+        users: z.record(z.string(), z.array(z.string())).default({}),
+      })
+      .prefault({}),
+    environments: z.record(name, environment).default({}),
+    apps: z.union([z.string(), z.record(name, appSchema)]).default({}),
+    templates: z.strictObject({ deployment: z.string().default('templates/deployment.yaml') }).prefault({}),
+    alerts: z
+      .strictObject({
+        webhookToken: z.string().min(1).optional(),
+        digestWindow: duration.default(5 * 60_000),
+        immediateSeverities: z.array(z.string()).default(['critical', 'high']),
+        alertmanagerUrl: z.url({ message: 'must be an http(s) URL' }).optional(),
+        routes: z.array(route).default([]),
+        employees: z.record(z.string(), wecomUserId).default({}),
+      })
+      .prefault({}),
+    drills: z
+      .strictObject({
+        dir: z.string().default('drills'),
+        schedules: z.array(schedule).default([]),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const roles = Object.keys(config.access.roles);
+    if (!roles.includes(config.access.defaultRole)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['access', 'defaultRole'],
+        message: `role "${config.access.defaultRole}" is not defined under access.roles (defined: ${roles.join(', ')})`,
+      });
+    }
+    for (const [user, userRoles] of Object.entries(config.access.users)) {
+      userRoles.forEach((roleName, index) => {
+        if (!roles.includes(roleName)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['access', 'users', user, index],
+            message: `role "${roleName}" is not defined under access.roles (defined: ${roles.join(', ')})`,
+          });
+        }
+      });
+    }
+    const environments = Object.keys(config.environments);
+    if (environments.length > 0 && !environments.includes(config.defaultEnvironment)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultEnvironment'],
+        message: `environment "${config.defaultEnvironment}" is not defined under environments (defined: ${environments.join(', ')})`,
+      });
+    }
+    if (typeof config.apps !== 'string') {
+      for (const [appName, app] of Object.entries(config.apps)) {
+        if (app.minReplicas > app.maxReplicas) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['apps', appName, 'minReplicas'],
+            message: `minReplicas (${app.minReplicas}) is larger than maxReplicas (${app.maxReplicas})`,
+          });
+        }
+      }
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+export type AppConfig = z.output<typeof appSchema>;
+export type Recipient = z.output<typeof recipient>;
+export type EnvironmentConfig = z.output<typeof environment>;
+export type RoleConfig = z.output<typeof role>;

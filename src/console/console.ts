@@ -1,0 +1,45 @@
+import { createInterface } from 'node:readline';
+import type { ChatRouter } from '../chat/router.js';
+import { translate, type Locale } from '../chat/i18n.js';
+import { renderPlain } from '../chat/render-plain.js';
+import type { Reply } from '../chat/reply.js';
+import type { Recipient } from '../config/schema.js';
+
+const describe = (to: Recipient) => ('user' in to ? to.user : 'chat' in to ? `chat ${to.chat}` : 'robot');
+
+/**
+ * The channel when WeCom is not configured: what would be sent to anyone is written out (to the terminal, or to
+ * the log when there is none), so alerts and digests can be watched locally.
+ */
+export class ConsoleChannel {
+  constructor(
+    private readonly write: (text: string) => void,
+    private readonly locale: Locale,
+  ) {}
+
+  async send(to: Recipient, reply: Reply): Promise<void> {
+    this.write(`${translate(this.locale, 'console.to', { to: describe(to) })}\n${renderPlain(reply, this.locale)}\n`);
+  }
+}
+
+/** Reads commands from a terminal and runs them as `userId`; replies come back through the channel. */
+export function startConsole(options: {
+  router: ChatRouter;
+  userId: string;
+  locale: Locale;
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+  run: (userId: string, text: string) => Promise<void>;
+  onClose: () => void;
+}): { close(): void } {
+  const user = options.router.access.user(options.userId);
+  options.output.write(`${translate(options.locale, 'console.banner', { user: user.id, roles: user.roles.join(', ') })}\n`);
+  const lines = createInterface({ input: options.input, output: options.output, prompt: '> ' });
+  let queue = Promise.resolve();
+  lines.on('line', (line) => {
+    queue = queue.then(() => options.run(user.id, line)).then(() => lines.prompt());
+  });
+  lines.on('close', options.onClose);
+  lines.prompt();
+  return { close: () => lines.close() };
+}

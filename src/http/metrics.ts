@@ -1,0 +1,52 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric wekube exports, on a registry of its own (several instances can live in one test process). */
+export function createMetrics() {
+  const registry = new Registry();
+  /** Read when /metrics is scraped; the parts that own the numbers fill these in. */
+  const sources = { outboxPending: () => 0 };
+  collectDefaultMetrics({ register: registry, prefix: 'wekube_' });
+  return {
+    registry,
+    sources,
+    callbacks: new Counter({
+      name: 'wekube_wecom_callbacks_total',
+      help: 'WeCom callbacks by result (accepted, duplicate, forged, stale, malformed, ...)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    callbackSeconds: new Histogram({
+      name: 'wekube_wecom_callback_ack_seconds',
+      help: 'Time from a callback request to its answer',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    commands: new Counter({
+      name: 'wekube_commands_total',
+      help: 'Chat commands run, by command and outcome (ok, refused, error)',
+      labelNames: ['command', 'outcome'] as const,
+      registers: [registry],
+    }),
+    outboxPending: new Gauge({
+      name: 'wekube_outbox_pending',
+      help: 'Messages waiting in the outbox',
+      registers: [registry],
+      collect() {
+        this.set(sources.outboxPending());
+      },
+    }),
+    outboxSent: new Counter({
+      name: 'wekube_outbox_sent_total',
+      help: 'Messages WeCom accepted, by recipient kind (user, chat, robot)',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+    }),
+    outboxFailed: new Counter({
+      name: 'wekube_outbox_failed_total',
+      help: 'Messages given up after a permanent error or too many attempts',
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,49 @@
+import type { Locale } from '../chat/i18n.js';
+import { renderPlain } from '../chat/render-plain.js';
+import { textOf, type Reply, type Tone } from '../chat/reply.js';
+
+// App-message markdown is a small subset (wecom-api.md §6.1): headings, bold, links, inline code, quotes and
+// <font> in three colours. No lists, no code blocks: lists become bullet lines, code becomes inline code per line.
+const COLOR: Partial<Record<Tone, string>> = { success: 'info', warning: 'warning', error: 'warning', muted: 'comment' };
+
+function tinted(text: string, tone: Tone | undefined): string {
+  const color = tone && COLOR[tone];
+  return color ? `<font color="${color}">${text}</font>` : text;
+}
+
+/** Inline code cannot hold a backtick; WeCom has no escape for it. */
+const code = (text: string) => `\`${text.replaceAll('`', "'")}\``;
+
+export function renderMarkdown(reply: Reply, locale: Locale): string {
+  const colon = locale === 'zh-CN' ? '：' : ': ';
+  const lines: string[] = [];
+  for (const block of reply.blocks) {
+    switch (block.type) {
+      case 'title':
+        lines.push(tinted(`**${textOf(locale, block.text)}**`, block.tone));
+        break;
+      case 'text':
+        lines.push(tinted(textOf(locale, block.text), block.tone));
+        break;
+      case 'fields':
+        for (const field of block.fields) lines.push(`${textOf(locale, field.label)}${colon}${textOf(locale, field.value)}`);
+        break;
+      case 'list':
+        for (const item of block.items) lines.push(`• ${textOf(locale, item)}`);
+        break;
+      case 'entries':
+        for (const entry of block.entries) lines.push(`${code(entry.term)} ${textOf(locale, entry.text)}`);
+        break;
+      case 'code':
+        lines.push(...block.lines.map(code));
+        break;
+    }
+  }
+  return lines.join('\n');
+}
+
+export type MessageFormat = 'markdown' | 'text';
+
+export function render(reply: Reply, locale: Locale, format: MessageFormat): string {
+  return format === 'markdown' ? renderMarkdown(reply, locale) : renderPlain(reply, locale);
+}

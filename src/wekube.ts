@@ -1,0 +1,202 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { commands as allCommands } from '../commands/index.js';
+import type { Command } from './chat/command.js';
+import { ChatRouter } from './chat/router.js';
+import { textReply, type Reply } from './chat/reply.js';
+import { WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
+import type { Recipient } from './config/schema.js';
+import { ConsoleChannel, startConsole } from './console/console.js';
+import { createHttpApp, type Readiness } from './http/app.js';
+import { createMetrics } from './http/metrics.js';
+import { Store } from './store/store.js';
+import { WecomApi } from './wecom/api.js';
+import { mountCallback } from './wecom/callback.js';
+import { WecomChannel } from './wecom/channel.js';
+import { CallbackCrypto } from './wecom/crypto.js';
+import { Inbox } from './wecom/inbox.js';
+import type { InboundMessage } from './wecom/messages.js';
+import { Outbox } from './wecom/outbox.js';
+
+export interface WekubeOptions {
+  config: Config;
+  logger?: Logger;
+  /** A terminal to read commands from when WeCom is off. */
+  terminal?: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream };
+  /** Called when the terminal closes (Ctrl-D). */
+  onTerminalClose?: () => void;
+  commands?: readonly Command[];
+  now?: () => number;
+}
+
+export interface Wekube {
+  server: Server;
+  url: string;
+  logger: Logger;
+  /** Stops taking requests, lets running commands finish, and leaves the outbox on disk. */
+  stop(): Promise<void>;
+}
+
+/** The composition root: config → store → channel → router → HTTP. Everything else is wired from here. */
+export async function startWekube(options: WekubeOptions): Promise<Wekube> {
+  const { config } = options;
+  const now = options.now ?? Date.now;
+  const logger = options.logger ?? createLogger();
+  const metrics = createMetrics();
+  const store = new Store(resolve(config.store.dataDir));
+  const running = new Set<Promise<void>>();
+  const stopping: (() => Promise<void>)[] = [];
+  const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
+  const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
+
+  let channel: { send(to: Recipient, reply: Reply): Promise<void> };
+  let inbox: Inbox | undefined;
+  if (wecomEnabled(config)) {
+    const { wecom } = config;
+    const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
+    const outbox = await Outbox.open(store, {
+      api,
+      logger: logger.child({ part: 'outbox' }),
+      now,
+      onSent: (kind) => metrics.outboxSent.inc({ kind }),
+      onFailed: () => metrics.outboxFailed.inc(),
+    });
+    metrics.sources.outboxPending = () => outbox.pending;
+    inbox = await Inbox.open(store, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
+    channel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
+    checks.wecom = () => api.tokenState();
+    outbox.start();
+    stopping.push(() => outbox.stop());
+    const crypto = new CallbackCrypto(wecom.token, wecom.aesKey, wecom.corpId);
+    const callbackInbox = inbox;
+    mount.push((router) =>
+      mountCallback(router, {
+        crypto,
+        agentId: wecom.agentId,
+        inbox: callbackInbox,
+        maxSkewSeconds: wecom.callbackMaxSkewSeconds,
+        now,
+        logger: logger.child({ part: 'callback' }),
+        onMessage: (message) => track(handleMessage(message)),
+        observe: (result, seconds) => {
+          metrics.callbacks.inc({ result });
+          metrics.callbackSeconds.observe(seconds);
+        },
+      }),
+    );
+  } else {
+    logger.warn(`WeCom is off: set ${WECOM_VARIABLES.join(', ')} (or the wecom: keys in ${config.file}) to turn it on`);
+    const write = options.terminal
+      ? (text: string) => void options.terminal!.output.write(text)
+      : (text: string) => logger.info({ message: text }, 'WeCom is off; not sent');
+    channel = new ConsoleChannel(write, config.locale);
+  }
+
+  const router = new ChatRouter({
+    config,
+    commands: options.commands ?? allCommands,
+    notify: (to, reply) => channel.send(to, reply),
+    logger: logger.child({ part: 'chat' }),
+    onRun: (command, outcome) => metrics.commands.inc({ command, outcome }),
+  });
+
+  function track(work: Promise<void>): void {
+    running.add(work);
+    void work.finally(() => running.delete(work));
+  }
+
+  async function runText(userId: string, text: string): Promise<void> {
+    const reply = await router.handle({ userId, text });
+    await channel.send({ user: userId }, reply);
+  }
+
+  async function handleMessage(message: InboundMessage): Promise<void> {
+    try {
+      if (message.msgType === 'text' && message.content !== undefined) {
+        await inbox?.started(message.dedupKey);
+        await runText(message.from, message.content);
+      } else if (message.msgType !== 'event') {
+        // Images, voice, files: not commands; point at help.
+        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true });
+      }
+      await inbox?.done(message.dedupKey);
+    } catch (error) {
+      logger.error({ err: error, key: message.dedupKey }, 'message could not be handled');
+    }
+  }
+
+  if (inbox) {
+    const { toRun, interrupted } = inbox.unfinished();
+    for (const message of interrupted) {
+      await channel.send({ user: message.from }, { ...textReply('error.interrupted', { text: message.content ?? '' }, 'warning'), urgent: true });
+      await inbox.done(message.dedupKey);
+    }
+    for (const message of toRun) track(handleMessage(message));
+    if (toRun.length + interrupted.length > 0) logger.info({ rerun: toRun.length, interrupted: interrupted.length }, 'inbox recovered after restart');
+  }
+
+  const readiness = (): Readiness => {
+    const results: Readiness['checks'] = { config: { ok: true, detail: config.file } };
+    const storeError = store.error;
+    results.store = storeError ? { ok: false, detail: `${storeError.file}: ${storeError.message}` } : { ok: true };
+    for (const [name, check] of Object.entries(checks)) results[name] = check();
+    // Only the store makes the bot unready: WeCom or a cluster being down degrades it, and /readyz says how.
+    return { ready: results.store.ok, checks: results };
+  };
+
+  const app = createHttpApp({ logger, metrics, readiness, mount });
+  const server = app.listen(config.server.port, config.server.host);
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('listening', resolveListen);
+    server.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address}:${address.port}`;
+  logger.info({ url, wecom: wecomEnabled(config), locale: config.locale }, 'wekube is listening');
+
+  let terminal: { close(): void } | undefined;
+  if (options.terminal && !wecomEnabled(config)) {
+    const userId = config.console.user ?? Object.keys(config.access.users)[0] ?? 'console';
+    terminal = startConsole({
+      router,
+      userId,
+      locale: config.locale,
+      input: options.terminal.input,
+      output: options.terminal.output,
+      run: runText,
+      onClose: () => options.onTerminalClose?.(),
+    });
+  }
+
+  return {
+    server,
+    url,
+    logger,
+    async stop() {
+      terminal?.close();
+      await new Promise<void>((resolveClose) => {
+        server.close(() => resolveClose());
+        server.closeIdleConnections();
+      });
+      const deadline = new Promise((resolveDeadline) => setTimeout(resolveDeadline, 10_000).unref());
+      await Promise.race([Promise.allSettled([...running]), deadline]);
+      for (const stop of stopping) await stop();
+      await store.flush();
+      logger.info('wekube stopped');
+    },
+  };
+}
+
+export function createLogger(destination?: NodeJS.WritableStream | number): Logger {
+  return pino(
+    {
+      level: process.env.LOG_LEVEL ?? 'info',
+      base: { app: 'wekube' },
+      // Defence in depth: no code logs these, and if one ever does they are masked.
+      redact: { paths: ['secret', 'token', 'aesKey', 'webhookToken', '*.secret', '*.token', '*.aesKey', '*.webhookToken', 'access_token'], censor: '[redacted]' },
+    },
+    destination === undefined ? undefined : typeof destination === 'number' ? pino.destination(destination) : (destination as never),
+  );
+}

@@ -1,0 +1,315 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A fake of the WeCom server API, faithful to ../shared/reference/wecom-api.md: business errors are HTTP 200 with
+ * errcode/errmsg (and Error-Code headers); the token comes only from the query; content limits count UTF-8 bytes
+ * (text truncated at 2048, refused over 5120; app markdown 45002 over 2048; robot markdown 40058 over 4096);
+ * per-member limits (30/min, 1000/h) drop the excess *silently*; robots refuse over 20/min with 45009;
+ * `enable_duplicate_check` swallows an identical request inside its interval. Switches expire tokens early and
+ * inject -1, 45009, HTTP errors or timeouts.
+ */
+
+export interface FakeApp {
+  agentId: number;
+  secret: string;
+}
+
+export interface Delivery {
+  /** user:<id>, chat:<id> or robot:<key> */
+  to: string;
+  msgtype: string;
+  content: string;
+  bytes: number;
+  at: number;
+  /** Shown to the recipient; false when dropped by a rate limit or swallowed as a duplicate. */
+  shown: boolean;
+  dropped?: 'rate-limit' | 'duplicate';
+  truncated?: boolean;
+  request: Record<string, unknown>;
+}
+
+/** Injected failures: a business error, an HTTP status, or an answer delayed after the request was processed. */
+export type Fault = { errcode: number; errmsg?: string } | { http: number } | { delayMs: number };
+
+export interface FakeWecomOptions {
+  corpId: string;
+  apps: FakeApp[];
+  /** Known members; others come back in invaliduser. */
+  users: string[];
+  chats?: string[];
+  robots?: string[];
+  tokenTtlSeconds?: number;
+  /** Per-member windows for app messages (default 30/min, 1000/h). */
+  memberLimits?: { windowMs: number; max: number }[];
+  robotLimit?: { windowMs: number; max: number };
+  chatLimit?: { windowMs: number; max: number };
+  now?: () => number;
+}
+
+const ERRMSG: Record<number, string> = {
+  [-1]: 'system busy',
+  40001: 'invalid credential',
+  40013: 'invalid corpid',
+  40014: 'invalid access_token',
+  40035: 'invalid parameter',
+  40058: 'invalid Request Parameter',
+  41001: 'access_token missing',
+  41004: 'corpsecret missing',
+  42001: 'access_token expired',
+  44004: 'empty content',
+  45002: 'content size out of limit',
+  45009: 'api freq out of limit',
+  60111: 'userid not found',
+  81013: 'user & party & tag all invalid',
+  82001: 'All touser & toparty & totag invalid',
+  86003: 'chatid not exist',
+  93000: 'invalid webhook url',
+  301002: 'not allow operate another agent with this accesstoken.',
+};
+
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+function truncateUtf8(text: string, limit: number): string {
+  const buffer = Buffer.from(text, 'utf8').subarray(0, limit);
+  return new TextDecoder('utf-8').decode(buffer).replace(/\uFFFD$/, '');
+}
+
+export class FakeWecom {
+  readonly deliveries: Delivery[] = [];
+  /** Every API request, in arrival order: path, and when it came and was answered. */
+  readonly requests: { path: string; at: number; answeredAt?: number; errcode?: number }[] = [];
+  gettokenCalls = 0;
+  #server: Server;
+  #now: () => number;
+  #tokens = new Map<string, { agentId: number; secret: string; expiresAt: number }>();
+  #current = new Map<string, string>();
+  #faults = new Map<string, Fault[]>();
+  #sentRequests = new Map<string, number>();
+  #open = new Set<ServerResponse>();
+  url = '';
+
+  constructor(readonly options: FakeWecomOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.#open) res.destroy();
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** The next requests to `path` fail in turn with these faults. */
+  inject(path: string, ...faults: Fault[]): void {
+    this.#faults.set(path, [...(this.#faults.get(path) ?? []), ...faults]);
+  }
+
+  /** Invalidates every token now, as WeCom may ("提前使access_token失效"). */
+  expireTokens(): void {
+    for (const token of this.#tokens.values()) token.expiresAt = this.#now() - 1;
+    this.#current.clear();
+  }
+
+  /** What a recipient actually saw, in order. */
+  shown(to: string): Delivery[] {
+    return this.deliveries.filter((d) => d.to === to && d.shown);
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#open.add(res);
+    res.on('close', () => this.#open.delete(res));
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const record: (typeof this.requests)[number] = { path: url.pathname, at: this.#now() };
+    this.requests.push(record);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+
+    const fault = this.#faults.get(url.pathname)?.shift();
+    if (fault && 'http' in fault) {
+      res.writeHead(fault.http).end();
+      return;
+    }
+    let body: Record<string, unknown>;
+    if (fault && 'errcode' in fault) body = this.#error(fault.errcode, fault.errmsg);
+    else body = this.#route(url, req.method ?? 'GET', raw);
+    // A slow answer: the request is processed (a message is delivered) and the answer comes late or never.
+    if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (res.destroyed) return;
+    if (body === NOT_FOUND) {
+      res.writeHead(404).end();
+      return;
+    }
+    record.errcode = body.errcode as number;
+    record.answeredAt = this.#now();
+    const json = JSON.stringify(body);
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=UTF-8',
+      'error-code': String(body.errcode),
+      'error-msg': String(body.errmsg),
+      server: 'nginx',
+    });
+    res.end(json);
+  }
+
+  #error(errcode: number, errmsg?: string): Record<string, unknown> {
+    const hint = randomBytes(8).toString('hex');
+    return {
+      errcode,
+      errmsg: `${errmsg ?? ERRMSG[errcode] ?? 'error'}, hint: [${hint}], from ip: 127.0.0.1, more info at https://open.work.weixin.qq.com/devtool/query?e=${errcode}`,
+    };
+  }
+
+  #route(url: URL, method: string, raw: string): Record<string, unknown> {
+    const path = url.pathname;
+    if (path === '/cgi-bin/gettoken' && method === 'GET') return this.#gettoken(url);
+    if (path === '/cgi-bin/webhook/send' && method === 'POST') return this.#robot(url, raw);
+    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/user/get'];
+    if (!known.includes(path)) return NOT_FOUND;
+
+    // The token is checked before anything else, and only taken from the query.
+    const tokenValue = url.searchParams.get('access_token');
+    if (!tokenValue) return this.#error(41001);
+    const token = this.#tokens.get(tokenValue);
+    if (!token) return this.#error(40014);
+    if (token.expiresAt <= this.#now()) return this.#error(42001);
+
+    if (path === '/cgi-bin/user/get') {
+      const userid = (url.searchParams.get('userid') ?? '').toLowerCase();
+      if (!this.options.users.includes(userid)) return { ...this.#error(60111), department: [], order: [] };
+      return { errcode: 0, errmsg: 'ok', userid, name: userid, department: [1], status: 1 };
+    }
+
+    let request: Record<string, unknown>;
+    try {
+      request = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return this.#error(40035, 'Warning: wrong json format.');
+    }
+    return path === '/cgi-bin/message/send' ? this.#messageSend(token.agentId, request) : this.#appchatSend(request);
+  }
+
+  #gettoken(url: URL): Record<string, unknown> {
+    this.gettokenCalls++;
+    const corpid = url.searchParams.get('corpid');
+    const secret = url.searchParams.get('corpsecret');
+    if (!secret) return this.#error(41004);
+    if (corpid !== this.options.corpId) return this.#error(40013);
+    const app = this.options.apps.find((candidate) => candidate.secret === secret);
+    if (!app) return this.#error(40001);
+    const ttl = this.options.tokenTtlSeconds ?? 7200;
+    // Same token on repeat calls until it expires (wecom-api.md §4.1).
+    const current = this.#current.get(secret);
+    if (current && this.#tokens.get(current)!.expiresAt > this.#now()) {
+      const remaining = Math.round((this.#tokens.get(current)!.expiresAt - this.#now()) / 1000);
+      return { errcode: 0, errmsg: 'ok', access_token: current, expires_in: remaining };
+    }
+    const value = randomBytes(96).toString('base64url');
+    this.#tokens.set(value, { agentId: app.agentId, secret, expiresAt: this.#now() + ttl * 1000 });
+    this.#current.set(secret, value);
+    return { errcode: 0, errmsg: 'ok', access_token: value, expires_in: ttl };
+  }
+
+  /** Content checks shared by app messages; null when fine. */
+  #content(request: Record<string, unknown>, markdownLimit: number, markdownCode: number): { error?: Record<string, unknown>; content?: string; truncated?: boolean } {
+    const msgtype = request.msgtype;
+    const body = request[msgtype as string] as { content?: unknown } | undefined;
+    if (msgtype !== 'text' && msgtype !== 'markdown') return { error: this.#error(40008, 'invalid message type') };
+    const content = typeof body?.content === 'string' ? body.content : '';
+    if (!content) return { error: this.#error(44004) };
+    const size = bytes(content);
+    if (msgtype === 'markdown' && size > markdownLimit) {
+      return { error: markdownCode === 40058 ? this.#error(40058, `markdown.content exceed max length ${markdownLimit}`) : this.#error(markdownCode) };
+    }
+    if (msgtype === 'text' && size > 5120) return { error: this.#error(40058, 'text.content exceed max length 5120. Invalid input') };
+    if (msgtype === 'text' && size > 2048) return { content: truncateUtf8(content, 2048), truncated: true };
+    return { content };
+  }
+
+  #overLimit(to: string, windows: { windowMs: number; max: number }[]): boolean {
+    const now = this.#now();
+    return windows.some(({ windowMs, max }) => this.deliveries.filter((d) => d.to === to && !d.dropped && d.at > now - windowMs).length >= max);
+  }
+
+  #messageSend(agentId: number, request: Record<string, unknown>): Record<string, unknown> {
+    if (request.agentid !== agentId) return this.#error(301002);
+    const touser = typeof request.touser === 'string' ? request.touser : '';
+    if (!touser) return this.#error(82001);
+    const checked = this.#content(request, 2048, 45002);
+    if (checked.error) return checked.error;
+
+    const users = touser.split('|').map((user) => user.toLowerCase());
+    const invalid = users.filter((user) => !this.options.users.includes(user));
+    if (invalid.length === users.length) return this.#error(81013);
+
+    let duplicate = false;
+    if (request.enable_duplicate_check === 1) {
+      const key = JSON.stringify(request);
+      const interval = (typeof request.duplicate_check_interval === 'number' ? request.duplicate_check_interval : 1800) * 1000;
+      const last = this.#sentRequests.get(key);
+      duplicate = last !== undefined && this.#now() - last < interval;
+      if (!duplicate) this.#sentRequests.set(key, this.#now());
+    }
+    const windows = this.options.memberLimits ?? [
+      { windowMs: 60_000, max: 30 },
+      { windowMs: 3_600_000, max: 1000 },
+    ];
+    for (const user of users.filter((u) => !invalid.includes(u))) {
+      const to = `user:${user}`;
+      const dropped = duplicate ? 'duplicate' : this.#overLimit(to, windows) ? 'rate-limit' : undefined;
+      this.deliveries.push({
+        to,
+        msgtype: request.msgtype as string,
+        content: checked.content!,
+        bytes: bytes(checked.content!),
+        at: this.#now(),
+        shown: !dropped,
+        dropped,
+        truncated: checked.truncated,
+        request,
+      });
+    }
+    const answer: Record<string, unknown> = { errcode: 0, errmsg: 'ok', msgid: randomBytes(64).toString('base64url').slice(0, 86) };
+    if (invalid.length > 0) answer.invaliduser = invalid.join('|');
+    return answer;
+  }
+
+  #appchatSend(request: Record<string, unknown>): Record<string, unknown> {
+    const chatid = typeof request.chatid === 'string' ? request.chatid : '';
+    if (!(this.options.chats ?? []).includes(chatid)) return this.#error(86003);
+    const checked = this.#content(request, 2048, 45002);
+    if (checked.error) return checked.error;
+    const to = `chat:${chatid}`;
+    const dropped = this.#overLimit(to, [this.options.chatLimit ?? { windowMs: 60_000, max: 200 }]) ? 'rate-limit' : undefined;
+    this.deliveries.push({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: !dropped, dropped, truncated: checked.truncated, request });
+    return { errcode: 0, errmsg: 'ok' };
+  }
+
+  #robot(url: URL, raw: string): Record<string, unknown> {
+    const key = url.searchParams.get('key') ?? '';
+    if (!(this.options.robots ?? []).includes(key)) return this.#error(93000);
+    let request: Record<string, unknown>;
+    try {
+      request = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return this.#error(40035, 'Warning: wrong json format.');
+    }
+    const checked = this.#content(request, 4096, 40058);
+    if (checked.error) return checked.error;
+    const to = `robot:${key}`;
+    // Robots answer the excess with an error rather than dropping it (wecom-api.md §4.7).
+    if (this.#overLimit(to, [this.options.robotLimit ?? { windowMs: 60_000, max: 20 }])) return this.#error(45009);
+    this.deliveries.push({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: true, truncated: checked.truncated, request });
+    return { errcode: 0, errmsg: 'ok' };
+  }
+}
+
+const NOT_FOUND: Record<string, unknown> = {};

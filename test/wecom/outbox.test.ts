@@ -1,0 +1,179 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../src/store/store.js';
+import { WecomApi } from '../../src/wecom/api.js';
+import { Outbox, type Window } from '../../src/wecom/outbox.js';
+import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
+import { waitFor } from '../helpers/wait.js';
+
+const logger = pino({ level: 'silent' });
+const CORP = 'wwfaketestcorp';
+const APP = { agentId: 1000002, secret: 'app-secret' };
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const step of cleanup.reverse()) await step();
+  cleanup = [];
+});
+
+async function setup(
+  options: {
+    fake?: Partial<FakeWecomOptions>;
+    secret?: string;
+    limits?: Record<'user' | 'chat' | 'robot', Window[]>;
+    timeoutMs?: number;
+    dataDir?: string;
+  } = {},
+) {
+  const fake = new FakeWecom({ corpId: CORP, apps: [APP], users: ['zhangsan', 'lisi'], robots: ['robot-key'], chats: ['opschat'], ...options.fake });
+  await fake.start();
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
+  const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
+  const store = new Store(dataDir);
+  const outbox = await Outbox.open(store, { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
+  outbox.start();
+  cleanup.push(async () => {
+    await outbox.stop();
+    await fake.stop();
+  });
+  return { fake, outbox, api, dataDir, store };
+}
+
+describe('WeCom client and outbox', () => {
+  it('fetches one token for many sends and reuses it', async () => {
+    const { fake, outbox } = await setup();
+    for (let i = 0; i < 5; i++) await outbox.enqueue({ user: 'zhangsan' }, `message ${i}`, 'text');
+    await waitFor(() => fake.shown('user:zhangsan').length === 5);
+    expect(fake.gettokenCalls).toBe(1);
+    expect(fake.shown('user:zhangsan').map((d) => d.content)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4']);
+  });
+
+  it('refreshes once and resends when WeCom expires the token early (42001)', async () => {
+    const { fake, outbox } = await setup();
+    await outbox.enqueue({ user: 'lisi' }, 'first', 'text');
+    await waitFor(() => fake.shown('user:lisi').length === 1);
+    fake.expireTokens();
+    await outbox.enqueue({ user: 'lisi' }, 'second', 'text');
+    await waitFor(() => fake.shown('user:lisi').length === 2);
+    expect(fake.gettokenCalls).toBe(2);
+    expect(fake.requests.filter((r) => r.errcode === 42001)).toHaveLength(1);
+  });
+
+  it('does not hammer gettoken with a wrong secret (40001), and keeps the messages', async () => {
+    const { fake, outbox, api } = await setup({ secret: 'wrong' });
+    await outbox.enqueue({ user: 'lisi' }, 'kept', 'text');
+    await outbox.enqueue({ user: 'zhangsan' }, 'kept too', 'text');
+    await waitFor(() => fake.gettokenCalls >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fake.gettokenCalls).toBe(1);
+    expect(outbox.pending).toBe(2);
+    expect(api.tokenState()).toEqual({ ok: false, detail: expect.stringContaining('40001') });
+    expect(api.tokenState().detail).not.toContain('wrong');
+  });
+
+  it('retries -1 with backoff and delivers once', async () => {
+    const { fake, outbox } = await setup();
+    fake.inject('/cgi-bin/message/send', { errcode: -1 }, { errcode: -1 });
+    await outbox.enqueue({ user: 'lisi' }, 'busy', 'text');
+    await waitFor(() => fake.shown('user:lisi').length === 1);
+    expect(fake.requests.filter((r) => r.path === '/cgi-bin/message/send')).toHaveLength(3);
+  });
+
+  it('waits after 45009 and then delivers', async () => {
+    const { fake, outbox } = await setup();
+    fake.inject('/cgi-bin/message/send', { errcode: 45009 });
+    await outbox.enqueue({ user: 'lisi' }, 'later', 'text');
+    await waitFor(() => fake.shown('user:lisi').length === 1);
+    const sends = fake.requests.filter((r) => r.path === '/cgi-bin/message/send');
+    expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(290);
+  });
+
+  it('resends after a timeout, and WeCom shows the message once (duplicate check)', async () => {
+    const { fake, outbox } = await setup({ timeoutMs: 200 });
+    fake.inject('/cgi-bin/message/send', { delayMs: 1000 });
+    await outbox.enqueue({ user: 'zhangsan' }, 'slow answer', 'text');
+    await waitFor(() => outbox.pending === 0);
+    const deliveries = fake.deliveries.filter((d) => d.to === 'user:zhangsan');
+    expect(deliveries.map((d) => d.dropped ?? 'shown')).toEqual(['shown', 'duplicate']);
+  });
+
+  it('sends identical texts of two different messages both (help twice)', async () => {
+    const { fake, outbox } = await setup();
+    await outbox.enqueue({ user: 'zhangsan' }, 'same text', 'text');
+    await outbox.enqueue({ user: 'zhangsan' }, 'same text', 'text');
+    await waitFor(() => outbox.pending === 0);
+    expect(fake.shown('user:zhangsan')).toHaveLength(2);
+  });
+
+  it('holds the 31st message of a minute for a member instead of letting WeCom drop it', async () => {
+    const { fake, outbox } = await setup();
+    for (let i = 0; i < 35; i++) await outbox.enqueue({ user: 'zhangsan' }, `burst ${i}`, 'text');
+    await waitFor(() => fake.deliveries.length >= 30);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(fake.deliveries).toHaveLength(30);
+    expect(fake.deliveries.every((d) => d.shown)).toBe(true);
+    expect(outbox.pending).toBe(5);
+  });
+
+  it('sends everything within scaled windows, never over a limit, for users and robots', async () => {
+    const limits = { user: [{ windowMs: 1000, max: 3 }], chat: [{ windowMs: 1000, max: 3 }], robot: [{ windowMs: 1000, max: 2 }] };
+    const { fake, outbox } = await setup({
+      limits,
+      fake: { memberLimits: [{ windowMs: 1000, max: 3 }], robotLimit: { windowMs: 1000, max: 2 } },
+    });
+    for (let i = 0; i < 8; i++) {
+      await outbox.enqueue({ user: 'zhangsan' }, `u${i}`, 'text');
+      await outbox.enqueue({ robot: 'robot-key' }, `r${i}`, 'markdown');
+    }
+    await waitFor(() => outbox.pending === 0, 15_000);
+    expect(fake.shown('user:zhangsan').map((d) => d.content)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
+    expect(fake.shown('robot:robot-key')).toHaveLength(8);
+    expect(fake.deliveries.every((d) => d.shown)).toBe(true);
+    expect(fake.requests.some((r) => r.errcode === 45009)).toBe(false);
+  });
+
+  it('splits long replies within the byte limits: app markdown 2048, robot markdown 4096', async () => {
+    const { fake, outbox } = await setup();
+    const lines = Array.from({ length: 200 }, (_, i) => `**pod-${i}** <font color="warning">CrashLoopBackOff</font> 容器反复退出`);
+    const text = lines.join('\n');
+    await outbox.enqueue({ user: 'lisi' }, text, 'markdown');
+    await outbox.enqueue({ robot: 'robot-key' }, text, 'markdown');
+    await waitFor(() => outbox.pending === 0);
+    const app = fake.shown('user:lisi');
+    const robot = fake.shown('robot:robot-key');
+    expect(app.length).toBeGreaterThan(robot.length);
+    for (const delivery of app) expect(delivery.bytes).toBeLessThanOrEqual(2048);
+    for (const delivery of robot) expect(delivery.bytes).toBeLessThanOrEqual(4096);
+    const body = (parts: typeof app) => parts.map((d) => d.content.replace(/\n\(\d+\/\d+\)$/, '')).join('\n');
+    expect(body(app)).toBe(text);
+    expect(body(robot)).toBe(text);
+    expect(fake.deliveries.some((d) => d.truncated)).toBe(false);
+  });
+
+  it('gives up on an unknown user with the reason, without retrying', async () => {
+    const { fake, outbox } = await setup();
+    await outbox.enqueue({ user: 'nobody' }, 'hello', 'text');
+    await waitFor(() => outbox.failed.length === 1);
+    expect(outbox.failed[0]!.reason).toMatch(/81013/);
+    expect(fake.requests.filter((r) => r.path === '/cgi-bin/message/send')).toHaveLength(1);
+  });
+
+  it('keeps queued messages across a restart and sends them after it', async () => {
+    const first = await setup();
+    for (let i = 0; i < 35; i++) await first.outbox.enqueue({ user: 'lisi' }, `queued ${i}`, 'text');
+    await waitFor(() => first.fake.deliveries.length >= 30);
+    await first.outbox.stop();
+    await first.fake.stop();
+    cleanup = [];
+    expect(first.outbox.pending).toBe(5);
+
+    // The new process shares the data dir: it must still respect the window the first one used up.
+    const second = await setup({ dataDir: first.dataDir });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(second.fake.deliveries).toHaveLength(0);
+    expect(second.outbox.pending).toBe(5);
+  });
+});
