@@ -19,6 +19,7 @@ import { CallbackCrypto } from './wecom/crypto.js';
 import { Inbox } from './wecom/inbox.js';
 import type { InboundMessage } from './wecom/messages.js';
 import { Outbox } from './wecom/outbox.js';
+import { openWecomState } from './wecom/state.js';
 
 export interface WekubeOptions {
   config: Config;
@@ -51,12 +52,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
   const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
 
-  let channel: { send(to: Recipient, reply: Reply): Promise<void> };
+  let channel: { send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> };
   let inbox: Inbox | undefined;
   if (wecomEnabled(config)) {
     const { wecom } = config;
     const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
-    const outbox = await Outbox.open(store, {
+    const state = await openWecomState(store);
+    const outbox = new Outbox(state, {
       api,
       logger: logger.child({ part: 'outbox' }),
       now,
@@ -64,7 +66,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       onFailed: () => metrics.outboxFailed.inc(),
     });
     metrics.sources.outboxPending = () => outbox.pending;
-    inbox = await Inbox.open(store, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
+    inbox = new Inbox(state, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
     channel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     checks.wecom = () => api.tokenState();
     outbox.start();
@@ -107,21 +109,24 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     void work.finally(() => running.delete(work));
   }
 
-  async function runText(userId: string, text: string): Promise<void> {
+  /** Runs a line of text; the reply is queued together with `alongside` (marking the message done). */
+  async function runText(userId: string, text: string, alongside?: () => void): Promise<void> {
     const reply = await router.handle({ userId, text });
-    await channel.send({ user: userId }, reply);
+    await channel.send({ user: userId }, reply, alongside);
   }
 
   async function handleMessage(message: InboundMessage): Promise<void> {
+    const markDone = () => inbox?.markDone(message.dedupKey);
     try {
       if (message.msgType === 'text' && message.content !== undefined) {
         await inbox?.started(message.dedupKey);
-        await runText(message.from, message.content);
+        await runText(message.from, message.content, markDone);
       } else if (message.msgType !== 'event') {
         // Images, voice, files: not commands; point at help.
-        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true });
+        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, markDone);
+      } else {
+        await inbox?.done(message.dedupKey);
       }
-      await inbox?.done(message.dedupKey);
     } catch (error) {
       logger.error({ err: error, key: message.dedupKey }, 'message could not be handled');
     }
@@ -130,8 +135,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   if (inbox) {
     const { toRun, interrupted } = inbox.unfinished();
     for (const message of interrupted) {
-      await channel.send({ user: message.from }, { ...textReply('error.interrupted', { text: message.content ?? '' }, 'warning'), urgent: true });
-      await inbox.done(message.dedupKey);
+      const notice = { ...textReply('error.interrupted', { text: message.content ?? '' }, 'warning'), urgent: true };
+      await channel.send({ user: message.from }, notice, () => inbox.markDone(message.dedupKey));
     }
     for (const message of toRun) track(handleMessage(message));
     if (toRun.length + interrupted.length > 0) logger.info({ rerun: toRun.length, interrupted: interrupted.length }, 'inbox recovered after restart');

@@ -17,7 +17,8 @@ export class ConsoleChannel {
     private readonly locale: Locale,
   ) {}
 
-  async send(to: Recipient, reply: Reply): Promise<void> {
+  async send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> {
+    alongside?.();
     this.write(`${translate(this.locale, 'console.to', { to: describe(to) })}\n${renderPlain(reply, this.locale)}\n`);
   }
 }

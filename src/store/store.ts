@@ -92,7 +92,7 @@ export class Store {
     } catch (error) {
       throw new Error(`cannot read ${file}: ${(error as Error).message}; move it aside to start with an empty ${name}`);
     }
-    const collection = new Collection(file, db, this.options.flushDelayMs ?? 5);
+    const collection = new Collection(file, db, this.options.flushDelayMs ?? 0);
     this.#collections.push(collection as Collection<unknown>);
     return collection;
   }

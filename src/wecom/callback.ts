@@ -122,6 +122,8 @@ export function mountCallback(router: Router, options: CallbackOptions): void {
         body = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
       } catch (error) {
         const tooLarge = (error as { type?: string }).type === 'entity.too.large';
+        // The rest of the body is still on the socket: close it rather than read an attacker's megabytes.
+        ctx.set('Connection', 'close');
         throw new Refusal(tooLarge ? 413 : 400, tooLarge ? 'too-large' : 'malformed', (error as Error).message);
       }
 

@@ -12,7 +12,8 @@ export class WecomChannel {
     private readonly format: MessageFormat,
   ) {}
 
-  send(to: Recipient, reply: Reply): Promise<void> {
-    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, reply.urgent ?? false);
+  /** `alongside`: a change committed in the same write as the queued message (see state.ts). */
+  send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> {
+    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, reply.urgent ?? false, alongside);
   }
 }

@@ -1,5 +1,6 @@
-import type { Collection, Store } from '../store/store.js';
+import type { Collection } from '../store/store.js';
 import type { InboundMessage } from './messages.js';
+import type { WecomState } from './state.js';
 
 /**
  * Every accepted callback, by dedup key, persisted before the ack. WeCom retries a callback up to three times;
@@ -15,7 +16,7 @@ interface InboxEntry {
   message?: InboundMessage;
 }
 
-interface InboxData {
+export interface InboxData {
   entries: Record<string, InboxEntry>;
 }
 
@@ -29,22 +30,21 @@ export interface InboxOptions {
 export class Inbox {
   readonly #now: () => number;
 
-  private constructor(
-    private readonly collection: Collection<InboxData>,
+  constructor(
+    private readonly collection: Collection<WecomState>,
     private readonly options: InboxOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    this.prune();
   }
 
-  static async open(store: Store, options: InboxOptions): Promise<Inbox> {
-    const inbox = new Inbox(await store.open<InboxData>('inbox', () => ({ entries: {} })), options);
-    inbox.prune();
-    return inbox;
+  get #entries(): Record<string, InboxEntry> {
+    return this.collection.data.inbox.entries;
   }
 
   /** Records a new message and resolves once it is on disk; `duplicate` when the key was seen already. */
   async accept(message: InboundMessage): Promise<'new' | 'duplicate'> {
-    const entries = this.collection.data.entries;
+    const entries = this.#entries;
     if (entries[message.dedupKey]) return 'duplicate';
     entries[message.dedupKey] = { at: this.#now(), state: 'received', message };
     await this.collection.save();
@@ -53,17 +53,22 @@ export class Inbox {
 
   /** Resolves once the start is on disk: a crash after this point never runs the message again. */
   async started(key: string): Promise<void> {
-    const entry = this.collection.data.entries[key];
+    const entry = this.#entries[key];
     if (!entry) return;
     entry.state = 'started';
     await this.collection.save();
   }
 
-  done(key: string): Promise<void> {
-    const entry = this.collection.data.entries[key];
-    if (!entry) return Promise.resolve();
+  /** Marks the message done in memory; the next write (the one that queues its reply) records it. */
+  markDone(key: string): void {
+    const entry = this.#entries[key];
+    if (!entry) return;
     entry.state = 'done';
     delete entry.message;
+  }
+
+  done(key: string): Promise<void> {
+    this.markDone(key);
     return this.collection.save();
   }
 
@@ -71,7 +76,7 @@ export class Inbox {
   unfinished(): { toRun: InboundMessage[]; interrupted: InboundMessage[] } {
     const toRun: InboundMessage[] = [];
     const interrupted: InboundMessage[] = [];
-    const entries = Object.values(this.collection.data.entries).sort((a, b) => a.at - b.at);
+    const entries = Object.values(this.#entries).sort((a, b) => a.at - b.at);
     for (const entry of entries) {
       if (!entry.message) continue;
       if (entry.state === 'received') toRun.push(entry.message);
@@ -81,12 +86,12 @@ export class Inbox {
   }
 
   get size(): number {
-    return Object.keys(this.collection.data.entries).length;
+    return Object.keys(this.#entries).length;
   }
 
   /** Forgets keys past retention, and the oldest ones beyond the cap. */
   prune(): void {
-    const entries = this.collection.data.entries;
+    const entries = this.#entries;
     const cutoff = this.#now() - this.options.retentionMs;
     let removed = 0;
     for (const [key, entry] of Object.entries(entries)) {
@@ -95,7 +100,7 @@ export class Inbox {
         removed++;
       }
     }
-    const max = this.options.maxEntries ?? 100_000;
+    const max = this.options.maxEntries ?? 20_000;
     const keys = Object.keys(entries);
     if (keys.length > max) {
       for (const [key] of Object.entries(entries).sort(([, a], [, b]) => a.at - b.at).slice(0, keys.length - max)) delete entries[key];

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { Recipient } from '../config/schema.js';
-import type { Collection, Store } from '../store/store.js';
+import type { Collection } from '../store/store.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
+import type { WecomState } from './state.js';
 
 /**
  * The durable queue of everything wekube sends to WeCom. Its stages, in order:
@@ -35,7 +36,7 @@ interface FailedEntry {
   at: number;
 }
 
-interface OutboxData {
+export interface OutboxData {
   seq: number;
   queue: OutboxEntry[];
   /** Send times per recipient within the longest window, so a restart does not forget recent sends. */
@@ -100,39 +101,41 @@ export class Outbox {
   #pausedUntil = 0;
   #stopping = false;
 
-  private constructor(
-    private readonly collection: Collection<OutboxData>,
+  constructor(
+    private readonly collection: Collection<WecomState>,
     private readonly options: OutboxOptions,
   ) {
     this.#now = options.now ?? Date.now;
     this.#limits = options.limits ?? RATE_LIMITS;
+    if (this.#data.queue.length > 0) {
+      options.logger.info({ pending: this.#data.queue.length }, 'outbox resumes messages queued before the restart');
+    }
   }
 
-  static async open(store: Store, options: OutboxOptions): Promise<Outbox> {
-    const collection = await store.open<OutboxData>('outbox', () => ({ seq: 0, queue: [], sent: {}, failed: [] }));
-    const outbox = new Outbox(collection, options);
-    if (collection.data.queue.length > 0) {
-      options.logger.info({ pending: collection.data.queue.length }, 'outbox resumes messages queued before the restart');
-    }
-    return outbox;
+  get #data(): OutboxData {
+    return this.collection.data.outbox;
   }
 
   get pending(): number {
-    return this.collection.data.queue.length;
+    return this.#data.queue.length;
   }
 
   get failed(): readonly FailedEntry[] {
-    return this.collection.data.failed;
+    return this.#data.failed;
   }
 
-  /** Splits the content within the recipient's byte limit and persists every part; resolves once on disk. */
-  async enqueue(target: Recipient, content: string, msgtype: MessageType, urgent = false): Promise<void> {
+  /**
+   * Splits the content within the recipient's byte limit and persists every part; resolves once on disk.
+   * `alongside` is a change to the shared state committed in the same write (the inbox marking the message done).
+   */
+  async enqueue(target: Recipient, content: string, msgtype: MessageType, urgent = false, alongside?: () => void): Promise<void> {
     const limit = msgtype === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown[targetKind(target)];
-    const data = this.collection.data;
+    const data = this.#data;
     const now = this.#now();
     for (const part of paginate(content, limit)) {
       data.queue.push({ id: ++data.seq, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0 });
     }
+    alongside?.();
     await this.collection.save();
     this.#pump();
   }
@@ -157,7 +160,7 @@ export class Outbox {
     const now = this.#now();
     let wake = Infinity;
     for (const [key, entry] of this.#heads()) {
-      if (this.#inflight.size >= (this.options.concurrency ?? 4)) break;
+      if (this.#inflight.size >= (this.options.concurrency ?? 8)) break;
       const readyAt = Math.max(entry.notBefore, this.#pausedUntil, this.#allowedAt(key, entry.target, now));
       if (readyAt > now) {
         wake = Math.min(wake, readyAt);
@@ -175,7 +178,7 @@ export class Outbox {
   /** The next message of each recipient that is not already sending: urgent first, then in order. */
   #heads(): Map<string, OutboxEntry> {
     const heads = new Map<string, OutboxEntry>();
-    for (const entry of this.collection.data.queue) {
+    for (const entry of this.#data.queue) {
       const key = targetKey(entry.target);
       if (this.#inflight.has(key)) continue;
       const head = heads.get(key);
@@ -188,9 +191,9 @@ export class Outbox {
   #allowedAt(key: string, target: Recipient, now: number): number {
     const windows = this.#limits[targetKind(target)];
     const longest = Math.max(...windows.map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
-    const sent = (this.collection.data.sent[key] ?? []).filter((at) => at > now - longest);
-    if (sent.length === 0) delete this.collection.data.sent[key];
-    else this.collection.data.sent[key] = sent;
+    const sent = (this.#data.sent[key] ?? []).filter((at) => at > now - longest);
+    if (sent.length === 0) delete this.#data.sent[key];
+    else this.#data.sent[key] = sent;
     let allowedAt = now;
     for (const { windowMs, max } of windows) {
       const inWindow = sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS);
@@ -203,7 +206,7 @@ export class Outbox {
     const { logger } = this.options;
     const started = this.#now();
     // Counted before sending: a request that timed out may still have been delivered and counted by WeCom.
-    (this.collection.data.sent[key] ??= []).push(started);
+    (this.#data.sent[key] ??= []).push(started);
     entry.attempts++;
     let outcome: { ok: true } | { ok: false; retryAt?: number; reason: string; pause?: boolean };
     try {
@@ -229,7 +232,7 @@ export class Outbox {
       logger.warn({ id: entry.id, to: key, attempt: entry.attempts, reason: outcome.reason }, 'send failed; will retry');
     } else {
       this.#remove(entry);
-      const failed = this.collection.data.failed;
+      const failed = this.#data.failed;
       failed.push({ entry, reason: outcome.reason, at: this.#now() });
       if (failed.length > MAX_FAILED_KEPT) failed.splice(0, failed.length - MAX_FAILED_KEPT);
       this.options.onFailed?.(outcome.reason);
@@ -260,7 +263,7 @@ export class Outbox {
   }
 
   #remove(entry: OutboxEntry): void {
-    const queue = this.collection.data.queue;
+    const queue = this.#data.queue;
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
   }

@@ -45,6 +45,8 @@ export interface FakeWecomOptions {
   memberLimits?: { windowMs: number; max: number }[];
   robotLimit?: { windowMs: number; max: number };
   chatLimit?: { windowMs: number; max: number };
+  /** Every send is answered this much later (after it is processed), like a slow network. */
+  latencyMs?: number;
   now?: () => number;
 }
 
@@ -142,7 +144,8 @@ export class FakeWecom {
     if (fault && 'errcode' in fault) body = this.#error(fault.errcode, fault.errmsg);
     else body = this.#route(url, req.method ?? 'GET', raw);
     // A slow answer: the request is processed (a message is delivered) and the answer comes late or never.
-    if (fault && 'delayMs' in fault) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    const delay = (fault && 'delayMs' in fault ? fault.delayMs : 0) + (url.pathname === '/cgi-bin/gettoken' ? 0 : this.options.latencyMs ?? 0);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (res.destroyed) return;
     if (body === NOT_FOUND) {
       res.writeHead(404).end();

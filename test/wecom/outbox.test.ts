@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type Window } from '../../src/wecom/outbox.js';
+import { openWecomState } from '../../src/wecom/state.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -33,7 +34,7 @@ async function setup(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
   const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
   const store = new Store(dataDir);
-  const outbox = await Outbox.open(store, { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
+  const outbox = new Outbox(await openWecomState(store), { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
   outbox.start();
   cleanup.push(async () => {
     await outbox.stop();

@@ -1,0 +1,16 @@
+// npm run bench [-- <name> [options]]: runs one benchmark, or all of them, and prints their figures.
+const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
+  'callback-ack': () => import('./callback-ack.js'),
+};
+
+const [name, ...argv] = process.argv.slice(2);
+const selected = name ? [name] : Object.keys(benchmarks);
+for (const key of selected) {
+  const load = benchmarks[key];
+  if (!load) {
+    process.stderr.write(`unknown benchmark "${key}"; known: ${Object.keys(benchmarks).join(', ')}\n`);
+    process.exit(2);
+  }
+  await (await load()).run(name ? argv : []);
+}
+process.exit(0);
