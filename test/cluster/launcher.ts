@@ -13,6 +13,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '..', '..');
 export const clusterDir = join(repoRoot, '.cluster');
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
+/** The apiserver's audit log (one JSON event per request, Metadata level). */
+export const auditLogPath = join(clusterDir, 'logs', 'audit.log');
 const statePath = join(clusterDir, 'state.json');
 const lockPath = join(repoRoot, '.cluster.lock');
 
@@ -247,6 +249,8 @@ export async function up(): Promise<ClusterState> {
       '--service-cluster-ip-range=10.96.0.0/16',
       '--allow-privileged=true',
       '--enable-priority-and-fairness=false',
+      `--audit-policy-file=${join(here, 'audit-policy.yaml')}`,
+      `--audit-log-path=${auditLogPath}`,
       '--v=1',
     ]);
     state.components.push(apiserver);
