@@ -1,6 +1,16 @@
 import type { Command } from '../src/chat/command.js';
+import approve from './approve.js';
+import audit from './audit.js';
+import cancel from './cancel.js';
+import confirm from './confirm.js';
+import deploy from './deploy.js';
 import help from './help.js';
+import history from './history.js';
+import restart from './restart.js';
+import rollback from './rollback.js';
+import scale from './scale.js';
+import status from './status.js';
 import whoami from './whoami.js';
 
 /** Every chat command, in the order `help` lists them. Adding a command is adding its file and a line here. */
-export const commands: readonly Command[] = [help, whoami];
+export const commands: readonly Command[] = [help, status, deploy, rollback, restart, scale, history, confirm, approve, cancel, whoami, audit];

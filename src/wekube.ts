@@ -4,13 +4,18 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { commands as allCommands } from '../commands/index.js';
 import type { Command } from './chat/command.js';
+import { Access } from './chat/access.js';
+import { AuditLog } from './chat/audit.js';
+import { ChangeDesk } from './chat/changes.js';
 import { ChatRouter } from './chat/router.js';
 import { textReply, type Reply } from './chat/reply.js';
-import { WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
+import { ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
 import type { Recipient } from './config/schema.js';
 import { ConsoleChannel, startConsole } from './console/console.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
+import { Clusters } from './kube/clusters.js';
+import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
 import { Store } from './store/store.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
@@ -96,11 +101,33 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     channel = new ConsoleChannel(write, config.locale);
   }
 
-  const router = new ChatRouter({
+  const template = checkedTemplate(config);
+  const clusters = new Clusters(config);
+  const audit = await AuditLog.open(store, { now });
+  const notify = (to: Recipient, reply: Reply) => channel.send(to, reply);
+  const access = new Access(config.access);
+  const changes = await ChangeDesk.open(store, {
+    access,
+    audit,
+    notify,
+    logger: logger.child({ part: 'changes' }),
+    contextFor: (userId, environment) => router.contextFor(userId, environment),
+    lookup: (name) => router.lookup(name),
+    protectedEnvironment: (environment) => ({
+      protected: config.environments[environment]?.protected ?? false,
+      approvals: config.environments[environment]?.approvals ?? 0,
+    }),
+    approvers: (environment) => Object.keys(config.access.users).filter((id) => access.canApprove(access.user(id), environment)),
+    now,
+  });
+  const router: ChatRouter = new ChatRouter({
     config,
     commands: options.commands ?? allCommands,
-    notify: (to, reply) => channel.send(to, reply),
+    access,
+    services: { clusters, template, audit, changes },
+    notify,
     logger: logger.child({ part: 'chat' }),
+    now,
     onRun: (command, outcome) => metrics.commands.inc({ command, outcome }),
   });
 
@@ -142,11 +169,12 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     if (toRun.length + interrupted.length > 0) logger.info({ rerun: toRun.length, interrupted: interrupted.length }, 'inbox recovered after restart');
   }
 
-  const readiness = (): Readiness => {
+  const readiness = async (): Promise<Readiness> => {
     const results: Readiness['checks'] = { config: { ok: true, detail: config.file } };
     const storeError = store.error;
     results.store = storeError ? { ok: false, detail: `${storeError.file}: ${storeError.message}` } : { ok: true };
     for (const [name, check] of Object.entries(checks)) results[name] = check();
+    Object.assign(results, await clusters.health());
     // Only the store makes the bot unready: WeCom or a cluster being down degrades it, and /readyz says how.
     return { ready: results.store.ok, checks: results };
   };
@@ -192,6 +220,23 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       logger.info('wekube stopped');
     },
   };
+}
+
+/** The generic template, rendered once for every app and environment at start-up: a bad one stops start-up. */
+function checkedTemplate(config: Config): unknown[] {
+  if (Object.keys(config.apps).length === 0) return [];
+  try {
+    const template = loadTemplate(config);
+    for (const [name, app] of Object.entries(config.apps)) {
+      for (const [environment, settings] of Object.entries(config.environments)) {
+        render(template, appVariables({ name, app, environment, namespace: settings.namespace, tag: 'check', replicas: configuredReplicas(app, environment), changeCause: '' }));
+      }
+    }
+    return template;
+  } catch (error) {
+    if (error instanceof TemplateError) throw new ConfigError([`${config.file}: templates.deployment: ${error.message}`]);
+    throw error;
+  }
 }
 
 export function createLogger(destination?: NodeJS.WritableStream | number): Logger {

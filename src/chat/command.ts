@@ -1,8 +1,11 @@
 import type { Config } from '../config/load.js';
-import type { Locale, MessageKey } from './i18n.js';
-import type { Block, Reply } from './reply.js';
 import type { Recipient } from '../config/schema.js';
+import type { Clusters } from '../kube/clusters.js';
 import type { Access } from './access.js';
+import type { AppState, AuditEntry, AuditLog } from './audit.js';
+import type { ChangeDesk } from './changes.js';
+import type { Locale, MessageKey } from './i18n.js';
+import type { Block, Reply, Text } from './reply.js';
 
 /** One argument of a command, in the order users type them. */
 export type ArgSpec =
@@ -15,6 +18,7 @@ type ArgValue<S extends ArgSpec> = S extends { kind: 'int' } ? number : string;
 export type ArgsOf<A extends readonly ArgSpec[]> = {
   [S in A[number] as S['name']]: S extends { required: true } ? ArgValue<S> : ArgValue<S> | undefined;
 };
+export type ArgValues = Record<string, string | number | undefined>;
 
 export interface User {
   id: string;
@@ -24,7 +28,16 @@ export interface User {
 /** Sends a message to anyone through the channel the bot speaks on (progress, approvals, notifications). */
 export type Notify = (to: Recipient, reply: Reply) => Promise<void>;
 
-/** What a command gets besides its arguments. Domain services join here as the issues that need them land. */
+/** The domain services commands use; each issue adds its own. */
+export interface Services {
+  clusters: Clusters;
+  /** The parsed generic template (config/templates/deployment.yaml). */
+  template: unknown[];
+  audit: AuditLog;
+  changes: ChangeDesk;
+}
+
+/** What a command gets besides its arguments. */
 export interface CommandContext {
   user: User;
   /** The `@env` given, or the default environment. */
@@ -33,9 +46,24 @@ export interface CommandContext {
   config: Config;
   commands: readonly Command[];
   access: Access;
+  services: Services;
   notify: Notify;
   /** Sends more messages to the user who ran the command (progress of long work). */
   progress: (reply: Reply) => Promise<void>;
+  /** Adds details to this run's audit entry (app, before/after, a failed result and why). */
+  record: (details: Partial<Pick<AuditEntry, 'app' | 'before' | 'after' | 'result' | 'reason'>>) => void;
+  now: () => number;
+}
+
+/** What a mutating command will change, computed before anything is written. */
+export interface ChangePlan {
+  app: string;
+  /** One line naming the change, e.g. "deploy order-service 1.4.2 @prod". */
+  summary: Text;
+  /** What changes: image a → b, replicas a → b. */
+  preview: Block[];
+  before?: AppState;
+  after?: AppState;
 }
 
 export interface CommandSpec<A extends readonly ArgSpec[]> {
@@ -46,26 +74,44 @@ export interface CommandSpec<A extends readonly ArgSpec[]> {
   args: A;
   /** Takes `@env`, and the role's environment list applies to it. */
   environment?: boolean;
-  /** Changes a cluster: protected environments ask for confirmation, and the audit log records it. */
+  /** Changes a cluster: planned first, one at a time per app, confirmed in protected environments, audited. */
   mutates?: boolean;
+  /**
+   * Recorded in the audit log by the router: `true` for every run (commands that read a cluster), `'refusals'`
+   * for commands whose successes the change desk records itself (confirm, approve, cancel). Mutating commands
+   * are always audited.
+   */
+  audited?: boolean | 'refusals';
   /** The name the access lists use; defaults to the command's name. */
   permission?: string;
-  run(context: CommandContext, args: ArgsOf<A>): Promise<Reply>;
+  /** Mutating commands: validate the request and describe the change; must not write anything. */
+  plan?(context: CommandContext, args: ArgsOf<A>): Promise<ChangePlan>;
+  run(context: CommandContext, args: ArgsOf<A>, plan?: ChangePlan): Promise<Reply>;
 }
 
-export interface Command extends Omit<CommandSpec<readonly ArgSpec[]>, 'run'> {
+export interface Command {
+  name: string;
+  aliases: readonly string[];
+  summary: MessageKey;
+  args: readonly ArgSpec[];
+  environment?: boolean;
+  mutates?: boolean;
+  audited?: boolean | 'refusals';
   permission: string;
   usage: string;
-  run(context: CommandContext, args: Record<string, string | number | undefined>): Promise<Reply>;
+  plan?(context: CommandContext, args: ArgValues): Promise<ChangePlan>;
+  run(context: CommandContext, args: ArgValues, plan?: ChangePlan): Promise<Reply>;
 }
 
 export function defineCommand<const A extends readonly ArgSpec[]>(spec: CommandSpec<A>): Command {
+  if (spec.mutates && !spec.plan) throw new Error(`command ${spec.name} mutates but declares no plan`);
   const args = spec.args.map((arg) => (arg.required ? `<${arg.name}>` : `[${arg.name}]`));
   if (spec.environment) args.push('[@env]');
   return {
     ...spec,
     permission: spec.permission ?? spec.name,
     usage: [spec.name, ...args].join(' '),
+    plan: spec.plan as Command['plan'],
     run: spec.run as Command['run'],
   };
 }

@@ -1,4 +1,4 @@
-import type { Locale } from './i18n.js';
+import { translate, type Locale } from './i18n.js';
 import { textOf, type Reply, type Tone } from './reply.js';
 
 const MARK: Partial<Record<Tone, string>> = { success: '✅ ', warning: '⚠️ ', error: '❌ ' };
@@ -29,5 +29,13 @@ export function renderPlain(reply: Reply, locale: Locale): string {
         break;
     }
   }
+  if (reply.actions?.length) lines.push(actionHint(reply, locale, (command) => command));
   return lines.join('\n');
+}
+
+/** Where there are no buttons, the actions become commands to type: "reply confirm 1234 to Confirm". */
+export function actionHint(reply: Reply, locale: Locale, formatCommand: (command: string) => string): string {
+  return (reply.actions ?? [])
+    .map((action) => translate(locale, 'action.hint', { command: formatCommand(action.command), label: textOf(locale, action.label) }))
+    .join(locale === 'zh-CN' ? '；' : '; ');
 }

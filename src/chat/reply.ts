@@ -18,8 +18,17 @@ export type Block =
   /** Machine text shown as-is (image names, pod names, command lines). */
   | { type: 'code'; lines: string[] };
 
+/** Something the reader can do next: a button where the channel has them, else a command to type. */
+export interface Action {
+  label: Text;
+  /** The command the action runs, as the user would type it. */
+  command: string;
+  style?: 'primary' | 'danger';
+}
+
 export interface Reply {
   blocks: Block[];
+  actions?: Action[];
   /** Replies to a command the user is waiting for go before digests in a recipient's queue. */
   urgent?: boolean;
 }

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { Access } from './access.js';
-import { usageBlock, type ArgSpec, type Command, type CommandContext, type Notify } from './command.js';
+import { isAudited, type AuditEntry } from './audit.js';
+import { usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
 import { joinList } from './i18n.js';
 import { extractEnvironments, normalize, tokenize, unquote } from './parse.js';
 import { UserError, msg, textReply, type Reply } from './reply.js';
@@ -15,19 +16,29 @@ export interface Incoming {
 export interface RouterOptions {
   config: Config;
   commands: readonly Command[];
+  access?: Access;
+  services: Services;
   notify: Notify;
   logger: Logger;
+  now?: () => number;
   /** Called once per command run with its outcome, for metrics. */
   onRun?: (command: string, outcome: 'ok' | 'refused' | 'error') => void;
 }
 
-/** From a line of text to a command run: normalise, parse, look up, check permission, run, catch. */
+type AuditDetails = Parameters<CommandContext['record']>[0];
+
+/**
+ * From a line of text to a command run: normalise, parse, look up, check permission; a mutating command is
+ * planned and handed to the change desk (locks, confirmation, approvals); reads and refusals are audited.
+ */
 export class ChatRouter {
   readonly access: Access;
   readonly #byName = new Map<string, Command>();
+  readonly #now: () => number;
 
   constructor(private readonly options: RouterOptions) {
-    this.access = new Access(options.config.access);
+    this.access = options.access ?? new Access(options.config.access);
+    this.#now = options.now ?? Date.now;
     for (const command of options.commands) {
       for (const name of [command.name, ...command.aliases]) {
         if (this.#byName.has(name.toLowerCase())) throw new Error(`command name "${name}" is declared twice`);
@@ -40,8 +51,27 @@ export class ChatRouter {
     return this.#byName.get(word.toLowerCase());
   }
 
+  /** The context a command runs in for a user: progress goes to that user. */
+  contextFor(userId: string, environment: string, record: (details: AuditDetails) => void = () => undefined): CommandContext {
+    const { config } = this.options;
+    const user = this.access.user(userId);
+    return {
+      user,
+      environment,
+      locale: config.locale,
+      config,
+      commands: this.options.commands,
+      access: this.access,
+      services: this.options.services,
+      notify: this.options.notify,
+      progress: (reply) => this.options.notify({ user: user.id }, { ...reply, urgent: true }),
+      record,
+      now: this.#now,
+    };
+  }
+
   async handle(incoming: Incoming): Promise<Reply> {
-    const { config, logger } = this.options;
+    const { config, logger, services } = this.options;
     const text = normalize(incoming.text);
     const { tokens, environments } = extractEnvironments(tokenize(text));
     if (tokens.length === 0) return textReply('hint.empty', undefined, 'muted');
@@ -54,26 +84,36 @@ export class ChatRouter {
 
     const user = this.access.user(incoming.userId);
     const log = logger.child({ user: user.id, command: command.name });
+    const audited = command.mutates ? 'refusals' : command.audited;
+    const details: AuditDetails = {};
+    let environment: string | undefined;
+    const audit = (entry: Pick<AuditEntry, 'result'> & Partial<AuditEntry>) =>
+      services.audit.record({ user: user.id, command: text, environment, ...details, ...entry });
     try {
-      const environment = this.#environment(command, environments);
+      environment = this.#environment(command, environments);
       const decision = this.access.allows(user, command, environment);
       if (!decision.ok) throw new UserError(decision.key, decision.params);
       const args = parseArgs(command, tokens.slice(1));
-      const context: CommandContext = {
-        user,
-        environment: environment ?? config.defaultEnvironment,
-        locale: config.locale,
-        config,
-        commands: this.options.commands,
-        access: this.access,
-        notify: this.options.notify,
-        progress: (reply) => this.options.notify({ user: user.id }, { ...reply, urgent: true }),
-      };
-      const reply = await command.run(context, args);
+      const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more));
+      let reply: Reply;
+      if (command.mutates) {
+        const plan = await command.plan!(context, args);
+        details.app = plan.app;
+        reply = await services.changes.request({ command, args, text, environment: context.environment, plan }, context);
+      } else {
+        reply = await command.run(context, args);
+        if (audited === true) await audit({ result: details.result ?? 'ok' });
+      }
       this.options.onRun?.(command.name, 'ok');
       log.info({ environment: context.environment }, 'command ran');
       return { ...reply, urgent: true };
     } catch (error) {
+      if (audited && !isAudited(error)) {
+        const refused = error instanceof UserError;
+        await audit({ result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0] }).catch((auditError: Error) =>
+          log.error({ err: auditError }, 'could not write the audit log'),
+        );
+      }
       if (error instanceof UserError) {
         this.options.onRun?.(command.name, 'refused');
         log.info({ refusal: error.key }, 'command refused');
@@ -99,8 +139,8 @@ export class ChatRouter {
   }
 }
 
-function parseArgs(command: Command, tokens: string[]): Record<string, string | number | undefined> {
-  const args: Record<string, string | number | undefined> = {};
+function parseArgs(command: Command, tokens: string[]): ArgValues {
+  const args: ArgValues = {};
   const fail = (key: ConstructorParameters<typeof UserError>[0], params: Record<string, string> = {}) => {
     throw new UserError(key, params, [usageBlock(command)]);
   };
@@ -121,9 +161,8 @@ function parseArgs(command: Command, tokens: string[]): Record<string, string | 
     }
     const value = unquote(token);
     if (spec.kind === 'int') {
-      if (!/^-?\d{1,9}$/.test(value) || (spec.min !== undefined && Number(value) < spec.min)) {
-        fail('error.notInteger', { arg: spec.name, value });
-      }
+      if (!/^-?\d{1,9}$/.test(value)) fail('error.notInteger', { arg: spec.name, value });
+      if (spec.min !== undefined && Number(value) < spec.min) fail('error.tooSmall', { arg: spec.name, value, min: String(spec.min) });
       args[spec.name] = Number(value);
     } else {
       if (spec.choices && !spec.choices.includes(value.toLowerCase())) {

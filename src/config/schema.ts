@@ -52,6 +52,8 @@ export const appSchema = z.strictObject({
   args: z.array(z.string()).default([]),
   resources: z.record(z.string(), z.unknown()).optional(),
   probes: z.record(z.string(), z.unknown()).optional(),
+  /** Kubernetes marks a rollout failed after this long without progress. */
+  progressDeadlineSeconds: z.number().int().min(1).default(600),
 });
 
 const route = z.strictObject({
@@ -69,6 +71,18 @@ const schedule = z.strictObject({
 export const configSchema = z
   .strictObject({
     locale: z.enum(['zh-CN', 'en']).default('zh-CN'),
+    /** Times in replies are shown in this zone. */
+    timezone: z
+      .string()
+      .refine((zone) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: zone });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Asia/Shanghai')
+      .default('Asia/Shanghai'),
     defaultEnvironment: z.string().default('test'),
     server: z
       .strictObject({
@@ -108,6 +122,14 @@ export const configSchema = z
     environments: z.record(name, environment).default({}),
     apps: z.union([z.string(), z.record(name, appSchema)]).default({}),
     templates: z.strictObject({ deployment: z.string().default('templates/deployment.yaml') }).prefault({}),
+    rollout: z
+      .strictObject({
+        /** How long wekube follows a rollout before saying "still rolling out; status later". */
+        wait: duration.default(10 * 60_000),
+        /** At most one progress message per interval while a rollout runs. */
+        progressInterval: duration.default(20_000),
+      })
+      .prefault({}),
     alerts: z
       .strictObject({
         webhookToken: z.string().min(1).optional(),

@@ -1,5 +1,5 @@
 import type { Locale } from '../chat/i18n.js';
-import { renderPlain } from '../chat/render-plain.js';
+import { actionHint, renderPlain } from '../chat/render-plain.js';
 import { textOf, type Reply, type Tone } from '../chat/reply.js';
 
 // App-message markdown is a small subset (wecom-api.md §6.1): headings, bold, links, inline code, quotes and
@@ -39,6 +39,7 @@ export function renderMarkdown(reply: Reply, locale: Locale): string {
         break;
     }
   }
+  if (reply.actions?.length) lines.push(tinted(actionHint(reply, locale, code), 'muted'));
   return lines.join('\n');
 }
 

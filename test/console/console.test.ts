@@ -29,8 +29,10 @@ describe('console channel (no WeCom credentials, a terminal)', () => {
     expect(printed).toContain('你是 lisi（ops）');
     input.write('ｗｈｏａｍｉ\n');
     await waitFor(() => printed.includes('角色：ops'));
-    input.write('deploy\n');
-    await waitFor(() => printed.includes('没有看懂“deploy”'));
+    input.write('部署一下\n');
+    await waitFor(() => printed.includes('没有看懂“部署一下”'));
+    input.write('deploy order-service\n');
+    await waitFor(() => printed.includes('缺少参数 <tag>'));
     const health = await fetch(`${wekube!.url}/readyz`);
     expect(await health.json()).toMatchObject({ ready: true, checks: { store: { ok: true } } });
     input.end();

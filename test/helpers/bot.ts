@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
@@ -16,7 +17,8 @@ export const WECOM = {
   aesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
 };
 
-export const USERS = ['zhangsan', 'lisi', 'wangwu'];
+export const USERS = ['zhangsan', 'lisi', 'wangwu', 'zhaoliu', 'sunqi', 'zhouba'];
+export const TEMPLATE = fileURLToPath(new URL('../../config/templates/deployment.yaml', import.meta.url));
 
 /** A config file for tests: the example's access rules, WeCom pointed at the fake, a fresh data dir. */
 export function writeConfig(options: { apiBase: string; dataDir?: string; extra?: Record<string, unknown> }): { file: string; dataDir: string } {
@@ -38,6 +40,7 @@ export function writeConfig(options: { apiBase: string; dataDir?: string; extra?
       users: { zhangsan: ['developer'], lisi: ['ops'] },
     },
     environments: { test: { namespace: 'shop-test' }, prod: { namespace: 'shop', protected: true, approvals: 1 } },
+    templates: { deployment: TEMPLATE },
     ...options.extra,
   };
   const file = join(dir, 'wekube.yaml');
@@ -53,12 +56,12 @@ export interface TestBot {
   stop(): Promise<void>;
 }
 
-export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown> } = {}): Promise<TestBot> {
+export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number } = {}): Promise<TestBot> {
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...options.fake });
   await fake.start();
   const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra });
   const config = loadConfig({ file, env: {} });
-  const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) });
+  const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), now: options.now });
   const sender = new CallbackSender({ url: wekube.url, ...WECOM });
   return {
     fake,
@@ -70,4 +73,51 @@ export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extr
       await fake.stop();
     },
   };
+}
+
+/** A WeCom conversation with the bot: what a user sends, and the messages they see. */
+export class Conversation {
+  constructor(private readonly bot: TestBot) {}
+
+  /** Everything the user has been shown so far. */
+  seen(user: string): string[] {
+    return this.bot.fake.shown(`user:${user}`).map((delivery) => delivery.content);
+  }
+
+  /** Sends a text as the user; resolves with how many messages the user had seen before it. */
+  async send(user: string, text: string): Promise<number> {
+    const before = this.seen(user).length;
+    const answer = await this.bot.sender.deliver(this.bot.sender.text(user, text));
+    if (answer.status !== 200) throw new Error(`callback answered ${answer.status}`);
+    return before;
+  }
+
+  /** The first message shown to the user after index `from` that matches, waiting for it. */
+  async expect(user: string, pattern: RegExp, from = 0, timeoutMs = 20_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.seen(user).slice(from).find((content) => pattern.test(content));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`${user} never saw ${pattern}; saw:\n${this.seen(user).slice(from).join('\n---\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Sends, then waits for a matching answer; a reply split into numbered parts "(1/3)" comes back whole. */
+  async askAll(user: string, text: string, pattern: RegExp, timeoutMs?: number): Promise<string> {
+    const from = await this.send(user, text);
+    const first = await this.expect(user, pattern, from, timeoutMs);
+    const parts = /\n\(1\/(\d+)\)$/.exec(first);
+    if (!parts) return first;
+    const total = Number(parts[1]);
+    const start = this.seen(user).indexOf(first, from);
+    await this.expect(user, new RegExp(`\\n\\(${total}/${total}\\)$`), start, timeoutMs);
+    return this.seen(user).slice(start, start + total).join('\n');
+  }
+
+  /** Sends, then waits for a matching answer. */
+  async ask(user: string, text: string, pattern: RegExp, timeoutMs?: number): Promise<string> {
+    const from = await this.send(user, text);
+    return this.expect(user, pattern, from, timeoutMs);
+  }
 }

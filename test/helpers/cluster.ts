@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
 import { kubeconfigPath, up, withLock } from '../cluster/launcher.js';
 import { waitFor } from './wait.js';
 
@@ -60,4 +64,35 @@ export async function serviceAccountConfig(namespace: string, serviceAccount: st
     currentContext: 'sa',
   });
   return config;
+}
+
+const RBAC_MANIFEST = new URL('../../deploy/rbac.yaml', import.meta.url);
+
+/**
+ * Runs wekube's own RBAC from deploy/rbac.yaml in a test namespace: the ServiceAccount, and the Role and
+ * RoleBinding moved into `namespace`. Resolves with a kubeconfig file that authenticates as that ServiceAccount,
+ * so the bot under test has exactly the permissions production grants it.
+ */
+export async function installWekubeRbac(namespace: string, options: { bind?: boolean } = {}): Promise<string> {
+  const admin = adminConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
+  const documents = parseAllDocuments(readFileSync(RBAC_MANIFEST, 'utf8')).map((document) => document.toJS() as { kind: string });
+  await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'wekube' } } });
+  for (const document of documents) {
+    if (document.kind === 'Role') {
+      const role = document as V1Role;
+      role.metadata = { ...role.metadata, namespace };
+      await rbac.createNamespacedRole({ namespace, body: role });
+    } else if (document.kind === 'RoleBinding' && options.bind !== false) {
+      const binding = document as V1RoleBinding;
+      binding.metadata = { ...binding.metadata, namespace };
+      binding.subjects = binding.subjects?.map((subject) => ({ ...subject, namespace }));
+      await rbac.createNamespacedRoleBinding({ namespace, body: binding });
+    }
+  }
+  const config = await serviceAccountConfig(namespace, 'wekube');
+  const file = join(mkdtempSync(join(tmpdir(), 'wekube-sa-')), 'kubeconfig');
+  writeFileSync(file, config.exportConfig());
+  return file;
 }

@@ -1,0 +1,34 @@
+import { formatTime, inCluster, requireApp } from '../src/chat/apps.js';
+import { defineCommand } from '../src/chat/command.js';
+import { msg, type Text } from '../src/chat/reply.js';
+import { history, tagOf } from '../src/kube/rollout.js';
+
+export default defineCommand({
+  name: 'history',
+  aliases: ['历史'],
+  summary: 'cmd.history',
+  args: [{ name: 'app', kind: 'word', required: true }] as const,
+  environment: true,
+  audited: true,
+  async run(context, args) {
+    const { name } = requireApp(context, args.app);
+    context.record({ app: name });
+    return inCluster(context, async (cluster) => {
+      const revisions = await history(cluster, name);
+      if (revisions.length === 0) return { blocks: [{ type: 'text', text: msg('history.none', { app: name, env: context.environment }) }] };
+      const items: Text[] = revisions.map((r) => {
+        const line = `#${r.revision} ${tagOf(r.image)} · ${formatTime(context.locale, context.config.timezone, r.createdAt)} · ${r.cause ?? '-'}`;
+        return r.current ? [line, ' ', msg('history.current')] : line;
+      });
+      // The latest scale is not a revision; the audit log knows it.
+      const scaled = context.services.audit.recent(1, (e) => e.app === name && e.environment === context.environment && e.result === 'ok' && e.command.startsWith('scale'))[0];
+      return {
+        blocks: [
+          { type: 'title', text: msg('history.title', { app: name, env: context.environment }) },
+          { type: 'list', items },
+          ...(scaled ? [{ type: 'text' as const, text: msg('history.lastScale', { user: scaled.user, from: scaled.before?.replicas ?? '?', to: scaled.after?.replicas ?? '?', at: formatTime(context.locale, context.config.timezone, scaled.at) }), tone: 'muted' as const }] : []),
+        ],
+      };
+    });
+  },
+});

@@ -1,0 +1,63 @@
+import { changeCause, inCluster, requireApp } from '../src/chat/apps.js';
+import { defineCommand } from '../src/chat/command.js';
+import { msg } from '../src/chat/reply.js';
+import { followAndReport } from '../src/chat/rollout-report.js';
+import { imageOf, ownedReplicaSets, requireDeployment, revisionOf, RolloutError, tagOf, undo } from '../src/kube/rollout.js';
+
+export default defineCommand({
+  name: 'rollback',
+  aliases: ['回滚'],
+  summary: 'cmd.rollback',
+  args: [
+    { name: 'app', kind: 'word', required: true },
+    { name: 'revision', kind: 'int', min: 1 },
+  ] as const,
+  environment: true,
+  mutates: true,
+  audited: true,
+  async plan(context, args) {
+    const { name } = requireApp(context, args.app);
+    return inCluster(context, async (cluster) => {
+      // The same choice kubectl's undo makes, made early so the preview says where it goes.
+      const deployment = await requireDeployment(cluster, name);
+      const sets = (await ownedReplicaSets(cluster, deployment)).sort((a, b) => revisionOf(b) - revisionOf(a));
+      const target = args.revision ? sets.find((rs) => revisionOf(rs) === args.revision) : sets[1];
+      if (!target) {
+        throw args.revision
+          ? new RolloutError('revision-not-found', { app: name, revision: args.revision, revisions: sets.map(revisionOf).sort((a, b) => a - b).join(', ') })
+          : new RolloutError('no-history', { app: name });
+      }
+      if (deployment.spec?.paused) throw new RolloutError('paused', { app: name });
+      const current = imageOf(deployment.spec?.template);
+      const replicas = deployment.spec?.replicas ?? 0;
+      return {
+        app: name,
+        summary: msg('rollback.summary', { app: name, revision: revisionOf(target), env: context.environment }),
+        preview: [
+          {
+            type: 'fields',
+            fields: [
+              { label: msg('field.revision'), value: `${revisionOf(deployment)} → ${revisionOf(target)}` },
+              { label: msg('field.image'), value: `${tagOf(current)} → ${tagOf(imageOf(target.spec?.template))}` },
+              { label: msg('field.replicas'), value: String(replicas) },
+            ],
+          },
+        ],
+        before: { image: current, replicas, revision: revisionOf(deployment) },
+        after: { image: imageOf(target.spec?.template), replicas },
+      };
+    });
+  },
+  async run(context, args, plan) {
+    const { name } = requireApp(context, args.app);
+    return inCluster(context, async (cluster) => {
+      const result = await undo(cluster, name, args.revision, changeCause(context, `rollback ${name}${args.revision ? ` to ${args.revision}` : ''}`));
+      if (result.outcome === 'skipped') {
+        context.record({ after: plan!.before, reason: `skipped: already at revision ${result.revision}` });
+        return { blocks: [{ type: 'text', text: msg('rollback.skipped', { app: name, revision: result.revision }), tone: 'muted' }] };
+      }
+      await context.progress({ blocks: [{ type: 'text', text: msg('rollback.started', { app: name, from: result.fromRevision, to: result.toRevision, tag: tagOf(result.image), env: context.environment }) }] });
+      return followAndReport(context, cluster, name, plan!.summary);
+    });
+  },
+});

@@ -1,0 +1,85 @@
+import type { AppConfig } from '../config/schema.js';
+import type { Cluster } from '../kube/clusters.js';
+import { RolloutError } from '../kube/rollout.js';
+import type { CommandContext } from './command.js';
+import { joinList, type Locale } from './i18n.js';
+import { UserError } from './reply.js';
+
+// What the Kubernetes commands share: finding the app, reaching its cluster, and turning what Kubernetes says
+// into refusals a user can act on.
+
+export function requireApp(context: CommandContext, name: string): { name: string; app: AppConfig } {
+  const lowered = name.toLowerCase();
+  const app = context.config.apps[lowered];
+  if (!app) {
+    const known = Object.keys(context.config.apps);
+    throw new UserError(known.length ? 'app.unknown' : 'app.none', { app: name, apps: joinList(context.locale, known) });
+  }
+  return { name: lowered, app };
+}
+
+/** Runs cluster work in the context's environment; API failures become refusals that say what to do. */
+export async function inCluster<T>(context: CommandContext, work: (cluster: Cluster) => Promise<T>): Promise<T> {
+  const environment = context.environment;
+  let cluster: Cluster;
+  try {
+    cluster = context.services.clusters.get(environment);
+  } catch (error) {
+    throw new UserError('kube.misconfigured', { env: environment, detail: (error as Error).message });
+  }
+  try {
+    return await work(cluster);
+  } catch (error) {
+    throw kubeRefusal(error, environment, cluster.namespace);
+  }
+}
+
+function kubeRefusal(error: unknown, environment: string, namespace: string): unknown {
+  if (error instanceof UserError) return error;
+  if (error instanceof RolloutError) {
+    const detail = { env: environment, namespace, ...error.detail };
+    switch (error.code) {
+      case 'not-found':
+        return new UserError('kube.notDeployed', detail);
+      case 'paused':
+        return new UserError('kube.paused', detail);
+      case 'no-history':
+        return new UserError('rollback.noHistory', detail);
+      case 'revision-not-found':
+        return new UserError('rollback.noRevision', detail);
+      case 'restart-too-soon':
+        return new UserError('restart.tooSoon', detail);
+    }
+  }
+  const code = (error as { code?: number }).code;
+  if (code === 403) return new UserError('kube.forbidden', { env: environment, namespace, detail: apiMessage(error) });
+  if (code === 409) return new UserError('kube.conflict', { env: environment });
+  if (code === 422 || code === 400) return new UserError('kube.invalid', { env: environment, detail: apiMessage(error) });
+  if (code === undefined && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up|certificate/i.test(String((error as Error)?.message))) {
+    return new UserError('kube.unreachable', { env: environment });
+  }
+  return error;
+}
+
+/** The message of an API Status, without the HTTP dump around it. */
+function apiMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  const parsed = typeof body === 'string' ? (() => { try { return JSON.parse(body) as { message?: string }; } catch { return undefined; } })() : (body as { message?: string } | undefined);
+  return (parsed?.message ?? String((error as Error).message).split('\n')[0] ?? '').slice(0, 300);
+}
+
+/** The change-cause every mutation writes, so `history` shows who did what from WeCom. */
+export const changeCause = (context: CommandContext, text: string) => `wecom:${context.user.id} ${text}`;
+
+export function formatTime(locale: Locale, timeZone: string, date: Date | string | undefined): string {
+  if (!date) return '-';
+  return new Intl.DateTimeFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(new Date(date));
+}

@@ -1,0 +1,304 @@
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Collection, Store } from '../store/store.js';
+import type { Access } from './access.js';
+import { markAudited, type AppState, type AuditLog } from './audit.js';
+import type { ArgValues, ChangePlan, Command, CommandContext, Notify } from './command.js';
+import { joinList, type Params } from './i18n.js';
+import { msg, UserError, type Block, type Reply, type Text } from './reply.js';
+
+/**
+ * Where mutating commands go after their plan: one change at a time per app and environment; in a protected
+ * environment a preview and a code first, `confirm <code>` by the requester within two minutes, then (with
+ * `approvals: N`) N approvals by other users allowed to approve; every step in the audit log.
+ */
+
+export const CONFIRM_WINDOW_MS = 2 * 60_000;
+export const APPROVAL_WINDOW_MS = 30 * 60_000;
+
+interface PendingChange {
+  code: string;
+  command: string;
+  args: ArgValues;
+  text: string;
+  environment: string;
+  app: string;
+  requester: string;
+  createdAt: number;
+  /** Until when the current step (confirmation, then approvals) may happen. */
+  deadline: number;
+  state: 'confirm' | 'approve';
+  approvalsNeeded: number;
+  approvals: string[];
+  summary: Text;
+  preview: Block[];
+  before?: AppState;
+  after?: AppState;
+}
+
+interface ChangesData {
+  pending: PendingChange[];
+}
+
+interface Lock {
+  user: string;
+  text: string;
+  since: number;
+}
+
+export interface ChangeRequest {
+  command: Command;
+  args: ArgValues;
+  /** The command as typed (normalised), for the audit log and for "who is running what". */
+  text: string;
+  environment: string;
+  plan: ChangePlan;
+}
+
+export interface ChangeDeskOptions {
+  access: Access;
+  audit: AuditLog;
+  notify: Notify;
+  logger: Logger;
+  /** The context a command runs in for a user (progress goes to that user). */
+  contextFor: (userId: string, environment: string) => CommandContext;
+  lookup: (name: string) => Command | undefined;
+  protectedEnvironment: (environment: string) => { protected: boolean; approvals: number };
+  /** Users who may approve in an environment (listed users only). */
+  approvers: (environment: string) => string[];
+  now?: () => number;
+}
+
+export class ChangeDesk {
+  readonly #locks = new Map<string, Lock>();
+  readonly #now: () => number;
+
+  private constructor(
+    private readonly collection: Collection<ChangesData>,
+    private readonly options: ChangeDeskOptions,
+  ) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  static async open(store: Store, options: ChangeDeskOptions): Promise<ChangeDesk> {
+    return new ChangeDesk(await store.open<ChangesData>('changes', () => ({ pending: [] })), options);
+  }
+
+  /** Who is changing this app in this environment right now, if anyone. */
+  holder(environment: string, app: string): Lock | undefined {
+    return this.#locks.get(`${environment}/${app}`);
+  }
+
+  /** A mutating command whose plan passed: run it now, or ask for confirmation in a protected environment. */
+  async request(request: ChangeRequest, context: CommandContext): Promise<Reply> {
+    const { environment, plan } = request;
+    this.#refuseIfBusy(environment, plan.app, context.user.id);
+    const protection = this.options.protectedEnvironment(environment);
+    if (!protection.protected) return this.#execute(request, context.user.id);
+
+    await this.#expire();
+    const change: PendingChange = {
+      code: this.#newCode(),
+      command: request.command.name,
+      args: request.args,
+      text: request.text,
+      environment,
+      app: plan.app,
+      requester: context.user.id,
+      createdAt: this.#now(),
+      deadline: this.#now() + CONFIRM_WINDOW_MS,
+      state: 'confirm',
+      approvalsNeeded: protection.approvals,
+      approvals: [],
+      summary: plan.summary,
+      preview: plan.preview,
+      before: plan.before,
+      after: plan.after,
+    };
+    this.collection.data.pending.push(change);
+    await this.collection.save();
+    await this.#audit(change, change.requester, 'pending', 'awaiting confirmation');
+    const blocks: Block[] = [{ type: 'title', text: plan.summary }, ...plan.preview, { type: 'text', text: msg('change.confirmPrompt', { code: change.code, minutes: CONFIRM_WINDOW_MS / 60_000 }), tone: 'warning' }];
+    if (protection.approvals > 0) blocks.push({ type: 'text', text: msg('change.needsApprovals', { count: protection.approvals }), tone: 'muted' });
+    return {
+      blocks,
+      actions: [
+        { label: msg('action.confirm'), command: `confirm ${change.code}`, style: 'primary' },
+        { label: msg('action.cancel'), command: `cancel ${change.code}`, style: 'danger' },
+      ],
+    };
+  }
+
+  async confirm(code: string, context: CommandContext): Promise<Reply> {
+    const change = await this.#find(code);
+    if (change.requester !== context.user.id) throw new UserError('change.notYours', { code, user: change.requester });
+    if (change.state !== 'confirm') throw new UserError('change.alreadyConfirmed', { code, count: change.approvalsNeeded - change.approvals.length });
+    if (change.approvalsNeeded === 0) {
+      await this.#remove(change);
+      return this.#execute(this.#requestOf(change), change.requester, change);
+    }
+    change.state = 'approve';
+    change.deadline = this.#now() + APPROVAL_WINDOW_MS;
+    await this.collection.save();
+    await this.#audit(change, context.user.id, 'pending', `awaiting ${change.approvalsNeeded} approval(s)`);
+    const approvers = this.options.approvers(change.environment).filter((user) => user !== change.requester);
+    for (const approver of approvers) {
+      await this.options.notify(
+        { user: approver },
+        {
+          urgent: true,
+          blocks: [
+            { type: 'title', text: msg('change.approvalRequest', { user: change.requester }) },
+            { type: 'text', text: change.summary },
+            ...change.preview,
+            { type: 'text', text: msg('change.approvePrompt', { code: change.code, minutes: APPROVAL_WINDOW_MS / 60_000 }), tone: 'warning' },
+          ],
+          actions: [
+            { label: msg('action.approve'), command: `approve ${change.code}`, style: 'primary' },
+            { label: msg('action.reject'), command: `cancel ${change.code}`, style: 'danger' },
+          ],
+        },
+      );
+    }
+    return {
+      blocks: [
+        {
+          type: 'text',
+          text: approvers.length > 0
+            ? msg('change.waitingApprovals', { count: change.approvalsNeeded, approvers: joinList(context.locale, approvers) })
+            : msg('change.noApprovers', { env: change.environment }),
+          tone: approvers.length > 0 ? 'info' : 'warning',
+        },
+      ],
+    };
+  }
+
+  async approve(code: string, context: CommandContext): Promise<Reply> {
+    const change = await this.#find(code);
+    const user = context.user;
+    if (change.requester === user.id) throw new UserError('change.selfApproval');
+    if (!this.options.access.canApprove(user, change.environment)) throw new UserError('change.cannotApprove', { env: change.environment });
+    if (change.state !== 'approve') throw new UserError('change.notConfirmedYet', { code, user: change.requester });
+    if (change.approvals.includes(user.id)) throw new UserError('change.alreadyApproved', { code });
+    change.approvals.push(user.id);
+    await this.collection.save();
+    const remaining = change.approvalsNeeded - change.approvals.length;
+    if (remaining > 0) {
+      await this.#audit(change, user.id, 'pending', `approved by ${user.id}; ${remaining} more needed`);
+      return { blocks: [{ type: 'text', text: msg('change.approvedMore', { count: remaining }), tone: 'info' }] };
+    }
+    await this.#remove(change);
+    await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg('change.approvedRunning', { user: user.id }), tone: 'info' }, { type: 'text', text: change.summary }] });
+    const outcome = await this.#execute(this.#requestOf(change), change.requester, change);
+    // The requester follows the run (progress and the result); the approver gets the result too.
+    await this.options.notify({ user: change.requester }, { ...outcome, urgent: true });
+    return outcome;
+  }
+
+  async cancel(code: string, context: CommandContext): Promise<Reply> {
+    const change = await this.#find(code);
+    const user = context.user;
+    const mayCancel = change.requester === user.id || this.options.access.canApprove(user, change.environment);
+    if (!mayCancel) throw new UserError('change.notYours', { code, user: change.requester });
+    await this.#remove(change);
+    await this.#audit(change, user.id, 'cancelled', user.id === change.requester ? 'cancelled by the requester' : `rejected by ${user.id}`);
+    if (user.id !== change.requester) {
+      await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg('change.rejected', { user: user.id, code }), tone: 'warning' }, { type: 'text', text: change.summary }] });
+    }
+    return { blocks: [{ type: 'text', text: msg('change.cancelled', { code }), tone: 'muted' }, { type: 'text', text: change.summary }] };
+  }
+
+  #requestOf(change: PendingChange): ChangeRequest {
+    const command = this.options.lookup(change.command);
+    if (!command) throw new Error(`command ${change.command} no longer exists`);
+    return {
+      command,
+      args: change.args,
+      text: change.text,
+      environment: change.environment,
+      plan: { app: change.app, summary: change.summary, preview: change.preview, before: change.before, after: change.after },
+    };
+  }
+
+  async #find(code: string): Promise<PendingChange> {
+    await this.#expire();
+    const change = this.collection.data.pending.find((candidate) => candidate.code === code);
+    if (!change) throw new UserError('change.unknownCode', { code });
+    return change;
+  }
+
+  async #remove(change: PendingChange): Promise<void> {
+    const pending = this.collection.data.pending;
+    pending.splice(pending.indexOf(change), 1);
+    await this.collection.save();
+  }
+
+  /** Drops changes whose window passed, and tells their requesters. */
+  async #expire(): Promise<void> {
+    const now = this.#now();
+    const expired = this.collection.data.pending.filter((change) => change.deadline < now);
+    if (expired.length === 0) return;
+    this.collection.data.pending = this.collection.data.pending.filter((change) => change.deadline >= now);
+    await this.collection.save();
+    for (const change of expired) {
+      await this.#audit(change, change.requester, 'expired', change.state === 'confirm' ? 'not confirmed in time' : 'not approved in time');
+      await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg(change.state === 'confirm' ? 'change.expiredConfirm' : 'change.expiredApproval', { code: change.code }), tone: 'warning' }, { type: 'text', text: change.summary }] });
+    }
+  }
+
+  #newCode(): string {
+    const taken = new Set(this.collection.data.pending.map((change) => change.code));
+    for (;;) {
+      const code = String(randomInt(1000, 10_000));
+      if (!taken.has(code)) return code;
+    }
+  }
+
+  #refuseIfBusy(environment: string, app: string, user: string): void {
+    const lock = this.holder(environment, app);
+    if (lock) {
+      const minutes = Math.max(1, Math.round((this.#now() - lock.since) / 60_000));
+      throw new UserError(lock.user === user ? 'change.busyYou' : 'change.busy', { user: lock.user, text: lock.text, minutes } satisfies Params);
+    }
+  }
+
+  /** Runs the change as its requester: holds the app's lock for the whole run, audits the outcome. */
+  async #execute(request: ChangeRequest, requester: string, pending?: PendingChange): Promise<Reply> {
+    const { command, environment, plan } = request;
+    this.#refuseIfBusy(environment, plan.app, requester);
+    const key = `${environment}/${plan.app}`;
+    this.#locks.set(key, { user: requester, text: request.text, since: this.#now() });
+    const context = this.options.contextFor(requester, environment);
+    const details: Parameters<CommandContext['record']>[0] = {};
+    context.record = (more) => Object.assign(details, more);
+    const base = { user: requester, command: request.text, environment, app: plan.app, before: plan.before, requester: pending?.requester, code: pending?.code, approvals: pending?.approvals };
+    try {
+      const reply = await command.run(context, request.args, plan);
+      await this.options.audit.record({ ...base, result: 'ok', after: plan.after, ...details });
+      return reply;
+    } catch (error) {
+      const refused = error instanceof UserError;
+      await this.options.audit.record({ ...base, result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0], ...details });
+      throw markAudited(error);
+    } finally {
+      this.#locks.delete(key);
+    }
+  }
+
+  async #audit(change: PendingChange, user: string, result: 'pending' | 'cancelled' | 'expired', reason: string): Promise<void> {
+    await this.options.audit.record({
+      user,
+      command: change.text,
+      environment: change.environment,
+      app: change.app,
+      result,
+      reason,
+      before: change.before,
+      after: change.after,
+      requester: change.requester,
+      code: change.code,
+      approvals: change.approvals,
+    });
+  }
+}
+

@@ -1,0 +1,93 @@
+import { resolve } from 'node:path';
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  VersionApi,
+  Watch,
+} from '@kubernetes/client-node';
+import type { Config } from '../config/load.js';
+import type { EnvironmentConfig } from '../config/schema.js';
+
+/** The API clients of one environment, already scoped to its namespace. */
+export interface Cluster {
+  environment: string;
+  namespace: string;
+  kubeConfig: KubeConfig;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  autoscaling: AutoscalingV2Api;
+  objects: KubernetesObjectApi;
+  watch: Watch;
+}
+
+/** Environments are separate clusters (kube contexts) and namespaces; each gets its clients once, lazily. */
+export class Clusters {
+  readonly #clusters = new Map<string, Cluster>();
+
+  constructor(private readonly config: Config) {}
+
+  get names(): string[] {
+    return Object.keys(this.config.environments);
+  }
+
+  has(environment: string): boolean {
+    return environment in this.config.environments;
+  }
+
+  get(environment: string): Cluster {
+    let cluster = this.#clusters.get(environment);
+    if (!cluster) {
+      const settings = this.config.environments[environment];
+      if (!settings) throw new Error(`environment ${environment} is not configured`);
+      const kubeConfig = loadKubeConfig(settings, this.config);
+      cluster = {
+        environment,
+        namespace: settings.namespace,
+        kubeConfig,
+        apps: kubeConfig.makeApiClient(AppsV1Api),
+        core: kubeConfig.makeApiClient(CoreV1Api),
+        autoscaling: kubeConfig.makeApiClient(AutoscalingV2Api),
+        objects: KubernetesObjectApi.makeApiClient(kubeConfig),
+        watch: new Watch(kubeConfig),
+      };
+      this.#clusters.set(environment, cluster);
+    }
+    return cluster;
+  }
+
+  /** For readiness: can each environment's API server be reached with its credentials? */
+  async health(): Promise<Record<string, { ok: boolean; detail?: string }>> {
+    const result: Record<string, { ok: boolean; detail?: string }> = {};
+    await Promise.all(
+      this.names.map(async (environment) => {
+        try {
+          const cluster = this.get(environment);
+          const version = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
+          result[`cluster:${environment}`] = { ok: true, detail: `${version.gitVersion} namespace ${cluster.namespace}` };
+        } catch (error) {
+          result[`cluster:${environment}`] = { ok: false, detail: (error as Error).message.split('\n')[0] };
+        }
+      }),
+    );
+    return result;
+  }
+}
+
+/** The environment's kubeconfig, else KUBECONFIG, else the pod's in-cluster config, else ~/.kube/config. */
+function loadKubeConfig(settings: EnvironmentConfig, config: Config): KubeConfig {
+  const kubeConfig = new KubeConfig();
+  const file = settings.kubeconfig ? resolve(config.dir, settings.kubeconfig) : config.kubeconfigFromEnv;
+  if (file) kubeConfig.loadFromFile(file);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromDefault();
+  if (settings.context) {
+    if (!kubeConfig.getContextObject(settings.context)) {
+      throw new Error(`kube context "${settings.context}" is not in ${file ?? 'the kubeconfig'}`);
+    }
+    kubeConfig.setCurrentContext(settings.context);
+  }
+  return kubeConfig;
+}
