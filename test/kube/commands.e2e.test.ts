@@ -2,7 +2,6 @@ import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
 import { adminConfig, ensureCluster, installWekubeRbac, testNamespace } from '../helpers/cluster.js';
-import { waitFor } from '../helpers/wait.js';
 
 // The Kubernetes commands end to end: WeCom callbacks in, the bot running as the ServiceAccount deploy/rbac.yaml
 // defines, the real control plane, replies read from the fake WeCom. The conversation is spread over several
