@@ -8,6 +8,7 @@ import { Access } from './chat/access.js';
 import { AuditLog } from './chat/audit.js';
 import { ChangeDesk } from './chat/changes.js';
 import { ChatRouter } from './chat/router.js';
+import { translate, type MessageKey } from './chat/i18n.js';
 import { textReply, type Reply } from './chat/reply.js';
 import { ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
 import type { Recipient } from './config/schema.js';
@@ -58,6 +59,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
 
   let channel: { send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> };
+  let wecomChannel: WecomChannel | undefined;
   let inbox: Inbox | undefined;
   if (wecomEnabled(config)) {
     const { wecom } = config;
@@ -72,7 +74,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     });
     metrics.sources.outboxPending = () => outbox.pending;
     inbox = new Inbox(state, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
-    channel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
+    wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
+    channel = wecomChannel;
     checks.wecom = () => api.tokenState();
     outbox.start();
     stopping.push(() => outbox.stop());
@@ -148,6 +151,17 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       if (message.msgType === 'text' && message.content !== undefined) {
         await inbox?.started(message.dedupKey);
         await runText(message.from, message.content, markDone);
+      } else if (message.event === 'template_card_event' && message.eventKey) {
+        // A button of a card: its key is the command it stands for, run as the user who clicked (with every check).
+        await inbox?.started(message.dedupKey);
+        const reply = await router.handle({ userId: message.from, text: message.eventKey });
+        if (message.responseCode && wecomChannel) {
+          const failed = reply.blocks.some((block) => 'tone' in block && block.tone === 'error');
+          const action = ACTION_LABELS[message.eventKey.split(' ')[0]!.toLowerCase()] ?? 'card.action';
+          const label = translate(config.locale, action);
+          await wecomChannel.updateCard(message.from, message.responseCode, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label }));
+        }
+        await channel.send({ user: message.from }, reply, markDone);
       } else if (message.msgType !== 'event') {
         // Images, voice, files: not commands; point at help.
         await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, markDone);
@@ -221,6 +235,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     },
   };
 }
+
+/** What a card's buttons were, for the label that replaces them after a click. */
+const ACTION_LABELS: Record<string, MessageKey> = { confirm: 'action.confirm', cancel: 'action.cancel', approve: 'action.approve' };
 
 /** The generic template, rendered once for every app and environment at start-up: a bad one stops start-up. */
 function checkedTemplate(config: Config): unknown[] {

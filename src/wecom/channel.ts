@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import type { Locale } from '../chat/i18n.js';
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
 import type { Outbox } from './outbox.js';
-import { render, type MessageFormat } from './render.js';
+import { render, renderCard, type MessageFormat } from './render.js';
 
-/** Speaks on WeCom: renders a Reply for the app's message format and hands it to the durable outbox. */
+/**
+ * Speaks on WeCom: renders a Reply for the app's message format and hands it to the durable outbox. A reply with
+ * actions goes to a user as a template card with buttons (markdown format; the text format is for the WeChat
+ * plugin, which shows neither markdown nor cards, so there the actions are commands to type).
+ */
 export class WecomChannel {
   constructor(
     private readonly outbox: Outbox,
@@ -14,6 +19,16 @@ export class WecomChannel {
 
   /** `alongside`: a change committed in the same write as the queued message (see state.ts). */
   send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> {
-    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, reply.urgent ?? false, alongside);
+    const urgent = reply.urgent ?? false;
+    if (this.format === 'markdown' && 'user' in to && reply.actions?.length) {
+      const card = renderCard(reply, this.locale, `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+      return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', urgent, alongside);
+    }
+    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, urgent, alongside);
+  }
+
+  /** Greys out the buttons of the card a user clicked, showing what came of it. */
+  updateCard(user: string, responseCode: string, replaceName: string): Promise<void> {
+    return this.outbox.enqueue({ user }, JSON.stringify({ responseCode, replaceName }), 'update_template_card', true);
   }
 }

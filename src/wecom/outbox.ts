@@ -16,7 +16,8 @@ import type { WecomState } from './state.js';
  * request body, and `enable_duplicate_check` makes WeCom show it once (robots have no such check).
  */
 
-export type MessageType = 'text' | 'markdown';
+/** `template_card` and `update_template_card` entries hold their JSON body as content, never split. */
+export type MessageType = 'text' | 'markdown' | 'template_card' | 'update_template_card';
 
 export interface OutboxEntry {
   id: number;
@@ -132,7 +133,8 @@ export class Outbox {
     const limit = msgtype === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown[targetKind(target)];
     const data = this.#data;
     const now = this.#now();
-    for (const part of paginate(content, limit)) {
+    const parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, limit) : [content];
+    for (const part of parts) {
       data.queue.push({ id: ++data.seq, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0 });
     }
     alongside?.();
@@ -271,8 +273,15 @@ export class Outbox {
   /** The request body depends only on the entry, so a resend after a crash is byte-identical. */
   #deliver(entry: OutboxEntry): Promise<WecomResponse> {
     const { api } = this.options;
-    const payload = entry.msgtype === 'text' ? { text: { content: entry.content } } : { markdown: { content: entry.content } };
     const target = entry.target;
+    if (entry.msgtype === 'update_template_card' && 'user' in target) {
+      const { responseCode, replaceName } = JSON.parse(entry.content) as { responseCode: string; replaceName: string };
+      return api.call('/cgi-bin/message/update_template_card', { userids: [target.user], agentid: api.agentId, response_code: responseCode, button: { replace_name: replaceName } });
+    }
+    const payload =
+      entry.msgtype === 'text' ? { text: { content: entry.content } }
+      : entry.msgtype === 'template_card' ? { template_card: JSON.parse(entry.content) as unknown }
+      : { markdown: { content: entry.content } };
     if ('robot' in target) return api.robot(target.robot, { msgtype: entry.msgtype, ...payload });
     if ('chat' in target) return api.call('/cgi-bin/appchat/send', { chatid: target.chat, msgtype: entry.msgtype, ...payload, safe: 0 });
     return api.call('/cgi-bin/message/send', {

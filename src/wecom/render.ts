@@ -48,3 +48,22 @@ export type MessageFormat = 'markdown' | 'text';
 export function render(reply: Reply, locale: Locale, format: MessageFormat): string {
   return format === 'markdown' ? renderMarkdown(reply, locale) : renderPlain(reply, locale);
 }
+
+/**
+ * A reply with actions as a `button_interaction` template card (wecom-api.md §4.3): the title on top, the fields
+ * as key/value rows (at most 6), the other text below, one button per action (at most 6) whose key is the command
+ * it runs. A click comes back as a template_card_event carrying that key.
+ */
+export function renderCard(reply: Reply, locale: Locale, taskId: string): Record<string, unknown> {
+  const title = reply.blocks.find((block) => block.type === 'title');
+  const fields = reply.blocks.flatMap((block) => (block.type === 'fields' ? block.fields : []));
+  const texts = reply.blocks.flatMap((block) => (block.type === 'text' ? [textOf(locale, block.text)] : block.type === 'code' ? block.lines : []));
+  return {
+    card_type: 'button_interaction',
+    main_title: { title: title ? textOf(locale, title.text) : texts.shift() ?? '' },
+    sub_title_text: texts.join('\n'),
+    horizontal_content_list: fields.slice(0, 6).map((field) => ({ keyname: textOf(locale, field.label), value: textOf(locale, field.value) })),
+    task_id: taskId,
+    button_list: (reply.actions ?? []).slice(0, 6).map((action) => ({ text: textOf(locale, action.label), style: action.style === 'primary' ? 1 : 2, key: action.command })),
+  };
+}

@@ -59,6 +59,18 @@ export function eventXml(options: { corpId: string; from: string; event: string;
   return `<xml><ToUserName><![CDATA[${options.corpId}]]></ToUserName><FromUserName><![CDATA[${options.from}]]></FromUserName><CreateTime>${time}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[${options.event}]]></Event><EventKey><![CDATA[${options.eventKey ?? ''}]]></EventKey>${options.extra ?? ''}<AgentID>${options.agentId}</AgentID></xml>`;
 }
 
+/** A click on a template card's button (wecom-api.md §3.4). */
+export function cardClickXml(options: { corpId: string; from: string; taskId: string; key: string; responseCode: string; agentId: number }): string {
+  return eventXml({
+    corpId: options.corpId,
+    from: options.from,
+    event: 'template_card_event',
+    eventKey: options.key,
+    agentId: options.agentId,
+    extra: `<TaskId><![CDATA[${options.taskId}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType><ResponseCode><![CDATA[${options.responseCode}]]></ResponseCode>`,
+  });
+}
+
 export interface RawCallback {
   method?: 'GET' | 'POST';
   query: Record<string, string>;
@@ -95,6 +107,10 @@ export class CallbackSender {
 
   text(from: string, content: string, msgId = nextMsgId()): RawCallback {
     return this.envelope(textXml({ corpId: this.options.corpId, from, content, msgId, agentId: this.options.agentId }));
+  }
+
+  cardClick(from: string, taskId: string, key: string, responseCode: string): RawCallback {
+    return this.envelope(cardClickXml({ corpId: this.options.corpId, from, taskId, key, responseCode, agentId: this.options.agentId }));
   }
 
   /** Delivers like WeCom: up to `retries` more attempts when an attempt times out or the connection fails. */

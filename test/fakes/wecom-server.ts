@@ -28,6 +28,10 @@ export interface Delivery {
   dropped?: 'rate-limit' | 'duplicate';
   truncated?: boolean;
   request: Record<string, unknown>;
+  /** A template card as sent; `content` then holds its text (title, rows, subtitle, buttons) for reading. */
+  card?: { task_id: string; button_list?: { text: string; key: string }[]; [field: string]: unknown };
+  /** The label that replaced the card's buttons after update_template_card. */
+  replacedWith?: string;
 }
 
 /** Injected failures: a business error, an HTTP status, or an answer delayed after the request was processed. */
@@ -90,6 +94,8 @@ export class FakeWecom {
   #faults = new Map<string, Fault[]>();
   #sentRequests = new Map<string, number>();
   #open = new Set<ServerResponse>();
+  /** response_code -> what it may update; single-use, 72 h (wecom-api.md §4.4). */
+  #responseCodes = new Map<string, { taskId: string; users: string[]; used: boolean; expiresAt: number }>();
   url = '';
 
   constructor(readonly options: FakeWecomOptions) {
@@ -118,6 +124,17 @@ export class FakeWecom {
   expireTokens(): void {
     for (const token of this.#tokens.values()) token.expiresAt = this.#now() - 1;
     this.#current.clear();
+  }
+
+  /** A code as WeCom puts in a template_card_event when a user clicks a card's button. */
+  clickCode(taskId: string, user: string): string {
+    return this.#issueCode(taskId, [user]);
+  }
+
+  #issueCode(taskId: string, users: string[]): string {
+    const code = randomBytes(16).toString('hex');
+    this.#responseCodes.set(code, { taskId, users, used: false, expiresAt: this.#now() + 72 * 3_600_000 });
+    return code;
   }
 
   /** What a recipient actually saw, in order. */
@@ -175,7 +192,7 @@ export class FakeWecom {
     const path = url.pathname;
     if (path === '/cgi-bin/gettoken' && method === 'GET') return this.#gettoken(url);
     if (path === '/cgi-bin/webhook/send' && method === 'POST') return this.#robot(url, raw);
-    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/user/get'];
+    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card'];
     if (!known.includes(path)) return NOT_FOUND;
 
     // The token is checked before anything else, and only taken from the query.
@@ -197,6 +214,7 @@ export class FakeWecom {
     } catch {
       return this.#error(40035, 'Warning: wrong json format.');
     }
+    if (path === '/cgi-bin/message/update_template_card') return this.#updateCard(token.agentId, request);
     return path === '/cgi-bin/message/send' ? this.#messageSend(token.agentId, request) : this.#appchatSend(request);
   }
 
@@ -222,8 +240,9 @@ export class FakeWecom {
   }
 
   /** Content checks shared by app messages; null when fine. */
-  #content(request: Record<string, unknown>, markdownLimit: number, markdownCode: number): { error?: Record<string, unknown>; content?: string; truncated?: boolean } {
+  #content(request: Record<string, unknown>, markdownLimit: number, markdownCode: number): { error?: Record<string, unknown>; content?: string; truncated?: boolean; card?: Delivery['card'] } {
     const msgtype = request.msgtype;
+    if (msgtype === 'template_card') return this.#card(request.template_card);
     const body = request[msgtype as string] as { content?: unknown } | undefined;
     if (msgtype !== 'text' && msgtype !== 'markdown') return { error: this.#error(40008, 'invalid message type') };
     const content = typeof body?.content === 'string' ? body.content : '';
@@ -235,6 +254,38 @@ export class FakeWecom {
     if (msgtype === 'text' && size > 5120) return { error: this.#error(40058, 'text.content exceed max length 5120. Invalid input') };
     if (msgtype === 'text' && size > 2048) return { content: truncateUtf8(content, 2048), truncated: true };
     return { content };
+  }
+
+  /** button_interaction cards as wecom-api.md §4.3 describes them; the others are not used by wekube. */
+  #card(card: unknown): { error?: Record<string, unknown>; content?: string; card?: Delivery['card'] } {
+    const c = card as Delivery['card'] & { card_type?: string; main_title?: { title?: string }; sub_title_text?: string; horizontal_content_list?: { keyname: string; value: string }[] };
+    if (!c || c.card_type !== 'button_interaction') return { error: this.#error(40035, 'invalid template_card.card_type') };
+    if (typeof c.task_id !== 'string' || !/^[0-9A-Za-z_\-@]{1,128}$/.test(c.task_id)) return { error: this.#error(40035, 'invalid template_card.task_id') };
+    const buttons = c.button_list ?? [];
+    if (buttons.length === 0 || buttons.length > 6) return { error: this.#error(40035, 'invalid template_card.button_list') };
+    if (buttons.some((button) => !button.key || bytes(button.key) > 1024)) return { error: this.#error(40035, 'invalid template_card.button_list.key') };
+    if (!c.main_title?.title && !c.sub_title_text) return { error: this.#error(40035, 'template_card needs main_title.title or sub_title_text') };
+    if ((c.horizontal_content_list ?? []).length > 6) return { error: this.#error(40035, 'invalid template_card.horizontal_content_list') };
+    const content = [
+      c.main_title?.title ?? '',
+      ...(c.horizontal_content_list ?? []).map((row) => `${row.keyname}：${row.value}`),
+      c.sub_title_text ?? '',
+      ...buttons.map((button) => `[${button.text}] ${button.key}`),
+    ].join('\n');
+    return { content, card: c };
+  }
+
+  #updateCard(agentId: number, request: Record<string, unknown>): Record<string, unknown> {
+    if (request.agentid !== agentId) return this.#error(301002);
+    const code = this.#responseCodes.get(String(request.response_code));
+    if (!code || code.used || code.expiresAt <= this.#now()) return this.#error(40058, 'invalid response_code');
+    code.used = true;
+    const users = Array.isArray(request.userids) ? (request.userids as string[]).map((u) => u.toLowerCase()) : code.users;
+    const replaceName = (request.button as { replace_name?: string } | undefined)?.replace_name;
+    for (const delivery of this.deliveries) {
+      if (delivery.card?.task_id === code.taskId && users.some((user) => delivery.to === `user:${user}`)) delivery.replacedWith = replaceName;
+    }
+    return { errcode: 0, errmsg: 'ok' };
   }
 
   #overLimit(to: string, windows: { windowMs: number; max: number }[]): boolean {
@@ -278,9 +329,11 @@ export class FakeWecom {
         dropped,
         truncated: checked.truncated,
         request,
+        card: checked.card,
       });
     }
     const answer: Record<string, unknown> = { errcode: 0, errmsg: 'ok', msgid: randomBytes(64).toString('base64url').slice(0, 86) };
+    if (checked.card) answer.response_code = this.#issueCode(checked.card.task_id, users);
     if (invalid.length > 0) answer.invaliduser = invalid.join('|');
     return answer;
   }

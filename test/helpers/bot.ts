@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { startWekube, type Wekube } from '../../src/wekube.js';
 import { CallbackSender } from '../fakes/callback-sender.js';
-import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
+import { FakeWecom, type Delivery, type FakeWecomOptions } from '../fakes/wecom-server.js';
 
 export const WECOM = {
   corpId: 'wwa1b2c3d4e5f60708',
@@ -101,6 +101,26 @@ export class Conversation {
       if (Date.now() > deadline) throw new Error(`${user} never saw ${pattern}; saw:\n${this.seen(user).slice(from).join('\n---\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+  }
+
+  /** The first template card shown to the user after index `from`, waiting for it. */
+  async card(user: string, from = 0, timeoutMs = 20_000): Promise<NonNullable<Delivery['card']> & { delivery: Delivery }> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const delivery = this.bot.fake.shown(`user:${user}`).slice(from).find((d) => d.card);
+      if (delivery) return { ...delivery.card!, delivery };
+      if (Date.now() > deadline) throw new Error(`${user} never got a card`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Clicks a card's button as WeCom reports it: a template_card_event with the button's key. */
+  async click(user: string, card: { task_id: string; button_list?: { key: string }[] }, button: number): Promise<number> {
+    const before = this.seen(user).length;
+    const code = this.bot.fake.clickCode(card.task_id, user);
+    const answer = await this.bot.sender.deliver(this.bot.sender.cardClick(user, card.task_id, card.button_list![button]!.key, code));
+    if (answer.status !== 200) throw new Error(`callback answered ${answer.status}`);
+    return before;
   }
 
   /** Sends, then waits for a matching answer; a reply split into numbered parts "(1/3)" comes back whole. */

@@ -2,6 +2,7 @@ import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
 import { adminConfig, ensureCluster, installWekubeRbac, testNamespace } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The Kubernetes commands end to end: WeCom callbacks in, the bot running as the ServiceAccount deploy/rbac.yaml
 // defines, the real control plane, replies read from the fake WeCom. The conversation is spread over several
@@ -238,6 +239,28 @@ describe('protected environments: confirm, approvals, audit', () => {
     await chat.ask('zhaoliu', `cancel ${second}`, new RegExp(`已取消变更 ${second}`));
     await chat.expect('lisi', new RegExp(`zhaoliu 驳回了你的变更 ${second}`), from);
     expect((await read('prod')).spec?.replicas).toBe(3);
+  });
+
+  it('shows previews as cards whose buttons confirm and approve, and updates each card with the outcome', async () => {
+    const from = await chat.send('zhouba', 'restart order-service @prod');
+    const preview = await chat.card('zhouba', from);
+    expect(preview.delivery.content).toMatch(/^重启 order-service @prod\n镜像：2\.0\.0/);
+    const [confirm, cancel] = preview.button_list!;
+    expect(confirm).toMatchObject({ text: '确认', key: expect.stringMatching(/^confirm \d{4}$/) });
+    expect(cancel).toMatchObject({ text: '取消', key: expect.stringMatching(/^cancel \d{4}$/) });
+
+    const approverFrom = chat.seen('zhaoliu').length;
+    const clicked = await chat.click('zhouba', preview, 0);
+    await chat.expect('zhouba', /已确认，等待 1 位同事批准/, clicked);
+    await waitFor(() => preview.delivery.replacedWith === '已确认');
+
+    const request = await chat.card('zhaoliu', approverFrom);
+    expect(request.delivery.content).toMatch(/zhouba 请求批准变更/);
+    expect(request.button_list!.map((button) => button.text)).toEqual(['批准', '驳回']);
+    const approved = await chat.click('zhaoliu', request, 0);
+    await chat.expect('zhaoliu', /重启 order-service @prod 成功/, approved);
+    await waitFor(() => request.delivery.replacedWith === '已批准');
+    expect((await read('prod')).metadata?.annotations?.['kubernetes.io/change-cause']).toBe('wecom:zhouba restart order-service');
   });
 
   it('keeps an audit trail of reads, changes, refusals and approvals for ops', async () => {

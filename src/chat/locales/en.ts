@@ -56,6 +56,10 @@ export const en: Record<MessageKey, string> = {
   'action.reject': 'Reject',
   'action.hint': 'reply {command} to {label}',
 
+  'card.done': 'Done: {action}',
+  'card.failed': 'Not done: {action}',
+  'card.action': 'handle',
+
   'field.image': 'Image',
   'field.replicas': 'Replicas',
   'field.revision': 'Revision',

@@ -55,6 +55,10 @@ export const zhCN = {
   'action.reject': '驳回',
   'action.hint': '回复 {command} {label}',
 
+  'card.done': '已{action}',
+  'card.failed': '{action}未成功',
+  'card.action': '处理',
+
   'field.image': '镜像',
   'field.replicas': '副本',
   'field.revision': '版本',
