@@ -1,6 +1,7 @@
 // npm run bench [-- <name> [options]]: runs one benchmark, or all of them, and prints their figures.
 const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   'callback-ack': () => import('./callback-ack.js'),
+  deploy: () => import('./deploy.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);
