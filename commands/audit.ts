@@ -1,4 +1,4 @@
-import { formatTime } from '../src/chat/apps.js';
+import { formatTime } from '../src/chat/i18n.js';
 import type { AppState } from '../src/chat/audit.js';
 import { defineCommand } from '../src/chat/command.js';
 import { msg } from '../src/chat/reply.js';

@@ -33,12 +33,13 @@ export default defineCommand({
         {
           type: 'entries',
           entries: commands.map((command) => {
-            const text: Text[] = [`${command.aliases[0]} · `, msg(command.summary)];
-            if (!access.allows(user, command).ok) text.push(' ', msg('help.notAllowed'));
+            const allowed = access.allows(user, command).ok;
+            const text: Text[] = [allowed ? '' : '🔒 ', `${command.aliases[0]} · `, msg(command.summary)];
             return { term: command.usage, text };
           }),
         },
         { type: 'text', text: msg('help.footer', { env: config.defaultEnvironment }), tone: 'muted' },
+        ...(commands.some((command) => !access.allows(user, command).ok) ? [{ type: 'text' as const, text: msg('help.locked'), tone: 'muted' as const }] : []),
       ],
     };
   },

@@ -1,4 +1,5 @@
-import { formatTime, inCluster, requireApp } from '../src/chat/apps.js';
+import { inCluster, requireApp } from '../src/chat/apps.js';
+import { formatTime } from '../src/chat/i18n.js';
 import { defineCommand } from '../src/chat/command.js';
 import { msg, type Text } from '../src/chat/reply.js';
 import { history, tagOf } from '../src/kube/rollout.js';

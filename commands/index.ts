@@ -1,4 +1,5 @@
 import type { Command } from '../src/chat/command.js';
+import alerts from './alerts.js';
 import approve from './approve.js';
 import audit from './audit.js';
 import cancel from './cancel.js';
@@ -9,8 +10,17 @@ import history from './history.js';
 import restart from './restart.js';
 import rollback from './rollback.js';
 import scale from './scale.js';
+import silence from './silence.js';
+import silences from './silences.js';
 import status from './status.js';
+import subscribe from './subscribe.js';
+import unsilence from './unsilence.js';
+import unsubscribe from './unsubscribe.js';
 import whoami from './whoami.js';
 
 /** Every chat command, in the order `help` lists them. Adding a command is adding its file and a line here. */
-export const commands: readonly Command[] = [help, status, deploy, rollback, restart, scale, history, confirm, approve, cancel, whoami, audit];
+export const commands: readonly Command[] = [
+  help, status, deploy, rollback, restart, scale, history,
+  subscribe, unsubscribe, alerts, silence, silences, unsilence,
+  confirm, approve, cancel, whoami, audit,
+];

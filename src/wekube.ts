@@ -1,7 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { resolve } from 'node:path';
+import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
+import { AlertmanagerApi } from './alerts/alertmanager-api.js';
+import { AlertEngine } from './alerts/engine.js';
+import { mountAlertIntake } from './alerts/intake.js';
+import { MatcherError } from './alerts/matchers.js';
+import { OwnerDirectory, parseRoutes, type StaticRoute } from './alerts/routing.js';
+import { Subscriptions } from './alerts/subscriptions.js';
 import { commands as allCommands } from '../commands/index.js';
 import type { Command } from './chat/command.js';
 import { Access } from './chat/access.js';
@@ -26,6 +33,12 @@ import { Inbox } from './wecom/inbox.js';
 import type { InboundMessage } from './wecom/messages.js';
 import { Outbox } from './wecom/outbox.js';
 import { openWecomState } from './wecom/state.js';
+
+/** Where replies and notifications go: WeCom, or the console when WeCom is off. */
+interface Channel {
+  send(to: Recipient, reply: Reply, options?: { alongside?: () => void; key?: string }): Promise<void>;
+  fits(to: Recipient, reply: Reply): boolean;
+}
 
 export interface WekubeOptions {
   config: Config;
@@ -58,12 +71,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
   const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
 
-  let channel: { send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> };
+  let channel: Channel;
   let wecomChannel: WecomChannel | undefined;
+  let api: WecomApi | undefined;
   let inbox: Inbox | undefined;
   if (wecomEnabled(config)) {
     const { wecom } = config;
-    const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
+    api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
     const state = await openWecomState(store);
     const outbox = new Outbox(state, {
       api,
@@ -76,7 +90,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     inbox = new Inbox(state, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
-    checks.wecom = () => api.tokenState();
+    const wecomApi = api;
+    checks.wecom = () => wecomApi.tokenState();
     outbox.start();
     stopping.push(() => outbox.stop());
     const crypto = new CallbackCrypto(wecom.token, wecom.aesKey, wecom.corpId);
@@ -123,11 +138,57 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     approvers: (environment) => Object.keys(config.access.users).filter((id) => access.canApprove(access.user(id), environment)),
     now,
   });
+  const subscriptions = await Subscriptions.open(store);
+  const wecomApi = api;
+  const owners = new OwnerDirectory(
+    config.alerts.employees,
+    logger.child({ part: 'alerts' }),
+    wecomApi
+      ? async (userid) => {
+          const answer = await wecomApi.call('/cgi-bin/user/get', undefined, { userid });
+          if (answer.errcode === 0) return true;
+          if ([46004, 60111, 60011, 50002].includes(answer.errcode)) return false;
+          throw new Error(`user/get answered errcode ${answer.errcode}`);
+        }
+      : undefined,
+  );
+  void owners.verifyEmployees();
+  const alerts = await AlertEngine.open(store, {
+    config,
+    subscriptions,
+    owners,
+    routes: checkedRoutes(config),
+    channel: { send: (to, reply, sendOptions) => channel.send(to, reply, sendOptions), fits: (to, reply) => channel.fits(to, reply) },
+    logger: logger.child({ part: 'alerts' }),
+    now,
+  });
+  metrics.sources.alertBatches = () => alerts.size.batches;
+  if (!config.alerts.webhookToken) logger.warn('WEKUBE_ALERT_TOKEN is not set: anyone who can reach /alerts/alertmanager can post alerts');
+  mount.push((router) =>
+    mountAlertIntake(router, {
+      engine: alerts,
+      token: config.alerts.webhookToken,
+      logger: logger.child({ part: 'alerts' }),
+      observe: (result, seconds, ingested) => {
+        metrics.alertWebhooks.inc({ result });
+        metrics.alertWebhookSeconds.observe(seconds);
+        if (ingested) metrics.alertsReceived.inc(ingested.alerts);
+      },
+    }),
+  );
+  // Digest windows end on the second; the ticker also sends what a restart left pending.
+  const ticker = cron.schedule('* * * * * *', () => void alerts.tick(), { noOverlap: true });
+  stopping.push(async () => {
+    await ticker.stop();
+    await alerts.tick();
+  });
+  const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
+
   const router: ChatRouter = new ChatRouter({
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes },
+    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,
@@ -142,7 +203,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   /** Runs a line of text; the reply is queued together with `alongside` (marking the message done). */
   async function runText(userId: string, text: string, alongside?: () => void): Promise<void> {
     const reply = await router.handle({ userId, text });
-    await channel.send({ user: userId }, reply, alongside);
+    await channel.send({ user: userId }, reply, { alongside });
   }
 
   async function handleMessage(message: InboundMessage): Promise<void> {
@@ -161,10 +222,10 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
           const label = translate(config.locale, action);
           await wecomChannel.updateCard(message.from, message.responseCode, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label }));
         }
-        await channel.send({ user: message.from }, reply, markDone);
+        await channel.send({ user: message.from }, reply, { alongside: markDone });
       } else if (message.msgType !== 'event') {
         // Images, voice, files: not commands; point at help.
-        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, markDone);
+        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, { alongside: markDone });
       } else {
         await inbox?.done(message.dedupKey);
       }
@@ -177,7 +238,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     const { toRun, interrupted } = inbox.unfinished();
     for (const message of interrupted) {
       const notice = { ...textReply('error.interrupted', { text: message.content ?? '' }, 'warning'), urgent: true };
-      await channel.send({ user: message.from }, notice, () => inbox.markDone(message.dedupKey));
+      await channel.send({ user: message.from }, notice, { alongside: () => inbox.markDone(message.dedupKey) });
     }
     for (const message of toRun) track(handleMessage(message));
     if (toRun.length + interrupted.length > 0) logger.info({ rerun: toRun.length, interrupted: interrupted.length }, 'inbox recovered after restart');
@@ -229,11 +290,25 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       });
       const deadline = new Promise((resolveDeadline) => setTimeout(resolveDeadline, 10_000).unref());
       await Promise.race([Promise.allSettled([...running]), deadline]);
-      for (const stop of stopping) await stop();
+      // Parts stop in the reverse of their start: the alert ticker before the outbox it feeds.
+      for (const stop of [...stopping].reverse()) await stop();
       await store.flush();
       logger.info('wekube stopped');
     },
   };
+}
+
+/** The static alert routes; a matcher that does not parse stops start-up, naming the route. */
+function checkedRoutes(config: Config): StaticRoute[] {
+  try {
+    return parseRoutes(config);
+  } catch (error) {
+    if (error instanceof MatcherError) {
+      const index = config.alerts.routes.findIndex((route) => route.match.includes(error.input));
+      throw new ConfigError([`${config.file}: alerts.routes[${Math.max(index, 0)}].match: cannot read the matcher "${error.input}" (${error.problem})`]);
+    }
+    throw error;
+  }
 }
 
 /** What a card's buttons were, for the label that replaces them after a click. */

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config/schema.js';
 import type { Cluster } from '../kube/clusters.js';
 import { RolloutError } from '../kube/rollout.js';
 import type { CommandContext } from './command.js';
-import { joinList, type Locale } from './i18n.js';
+import { joinList } from './i18n.js';
 import { UserError } from './reply.js';
 
 // What the Kubernetes commands share: finding the app, reaching its cluster, and turning what Kubernetes says
@@ -70,16 +70,3 @@ function apiMessage(error: unknown): string {
 
 /** The change-cause every mutation writes, so `history` shows who did what from WeCom. */
 export const changeCause = (context: CommandContext, text: string) => `wecom:${context.user.id} ${text}`;
-
-export function formatTime(locale: Locale, timeZone: string, date: Date | string | undefined): string {
-  if (!date) return '-';
-  return new Intl.DateTimeFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hour12: false,
-  }).format(new Date(date));
-}

@@ -1,5 +1,8 @@
 import type { Config } from '../config/load.js';
 import type { Recipient } from '../config/schema.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { AlertmanagerApi } from '../alerts/alertmanager-api.js';
+import type { Subscriptions } from '../alerts/subscriptions.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Access } from './access.js';
 import type { AppState, AuditEntry, AuditLog } from './audit.js';
@@ -35,6 +38,10 @@ export interface Services {
   template: unknown[];
   audit: AuditLog;
   changes: ChangeDesk;
+  alerts: AlertEngine;
+  subscriptions: Subscriptions;
+  /** Set when alerts.alertmanagerUrl is configured. */
+  alertmanager?: AlertmanagerApi;
 }
 
 /** What a command gets besides its arguments. */

@@ -16,3 +16,16 @@ export function translate(locale: Locale, key: MessageKey, params: Params = {}):
 export function joinList(locale: Locale, items: readonly string[]): string {
   return items.join(locale === 'zh-CN' ? '、' : ', ');
 }
+
+export function formatTime(locale: Locale, timeZone: string, date: Date | string | undefined): string {
+  if (!date) return '-';
+  return new Intl.DateTimeFormat(locale === 'zh-CN' ? 'zh-CN' : 'en-GB', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  }).format(new Date(date));
+}

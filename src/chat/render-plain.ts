@@ -27,6 +27,9 @@ export function renderPlain(reply: Reply, locale: Locale): string {
       case 'code':
         lines.push(...block.lines);
         break;
+      case 'link':
+        lines.push(`${textOf(locale, block.text)}${colon}${block.url}`);
+        break;
     }
   }
   if (reply.actions?.length) lines.push(actionHint(reply, locale, (command) => command));

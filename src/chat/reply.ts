@@ -16,7 +16,8 @@ export type Block =
   /** Terms (command lines, names) each with an explanation: rendered as "`term` text". */
   | { type: 'entries'; entries: { term: string; text: Text }[] }
   /** Machine text shown as-is (image names, pod names, command lines). */
-  | { type: 'code'; lines: string[] };
+  | { type: 'code'; lines: string[] }
+  | { type: 'link'; text: Text; url: string };
 
 /** Something the reader can do next: a button where the channel has them, else a command to type. */
 export interface Action {

@@ -134,6 +134,8 @@ export const configSchema = z
       .strictObject({
         webhookToken: z.string().min(1).optional(),
         digestWindow: duration.default(5 * 60_000),
+        /** Tell recipients again of an alert still firing after this long (off when unset). */
+        repeatInterval: duration.optional(),
         immediateSeverities: z.array(z.string()).default(['critical', 'high']),
         alertmanagerUrl: z.url({ message: 'must be an http(s) URL' }).optional(),
         routes: z.array(route).default([]),
@@ -191,5 +193,8 @@ export const configSchema = z
 export type RawConfig = z.output<typeof configSchema>;
 export type AppConfig = z.output<typeof appSchema>;
 export type Recipient = z.output<typeof recipient>;
+
+/** One string per recipient: user:<id>, chat:<id> or robot:<key>. */
+export const recipientKey = (to: Recipient): string => ('user' in to ? `user:${to.user}` : 'chat' in to ? `chat:${to.chat}` : `robot:${to.robot}`);
 export type EnvironmentConfig = z.output<typeof environment>;
 export type RoleConfig = z.output<typeof role>;

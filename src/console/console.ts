@@ -17,9 +17,14 @@ export class ConsoleChannel {
     private readonly locale: Locale,
   ) {}
 
-  async send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> {
-    alongside?.();
+  async send(to: Recipient, reply: Reply, options: { alongside?: () => void } = {}): Promise<void> {
+    options.alongside?.();
     this.write(`${translate(this.locale, 'console.to', { to: describe(to) })}\n${renderPlain(reply, this.locale)}\n`);
+  }
+
+  /** The console has no limit of its own; it keeps to WeCom's smallest so what it shows is what WeCom would. */
+  fits(_to: Recipient, reply: Reply): boolean {
+    return Buffer.byteLength(renderPlain(reply, this.locale)) <= 2048;
   }
 }
 

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   /** Read when /metrics is scraped; the parts that own the numbers fill these in. */
-  const sources = { outboxPending: () => 0 };
+  const sources = { outboxPending: () => 0, alertBatches: () => 0 };
   collectDefaultMetrics({ register: registry, prefix: 'wekube_' });
   return {
     registry,
@@ -40,6 +40,31 @@ export function createMetrics() {
       help: 'Messages WeCom accepted, by recipient kind (user, chat, robot)',
       labelNames: ['kind'] as const,
       registers: [registry],
+    }),
+    alertWebhooks: new Counter({
+      name: 'wekube_alert_webhooks_total',
+      help: 'Alertmanager webhooks by result (accepted, unauthorized, malformed, too-large, store-failed)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    alertWebhookSeconds: new Histogram({
+      name: 'wekube_alert_webhook_seconds',
+      help: 'Time from an Alertmanager webhook to its answer (the alerts stored)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    alertsReceived: new Counter({
+      name: 'wekube_alerts_received_total',
+      help: 'Alerts received in accepted webhooks (repeats included)',
+      registers: [registry],
+    }),
+    alertBatches: new Gauge({
+      name: 'wekube_alert_batches_pending',
+      help: 'Digests and immediate batches waiting to be sent',
+      registers: [registry],
+      collect() {
+        this.set(sources.alertBatches());
+      },
     }),
     outboxFailed: new Counter({
       name: 'wekube_outbox_failed_total',

@@ -2,8 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Locale } from '../chat/i18n.js';
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
-import type { Outbox } from './outbox.js';
+import { BYTE_LIMITS, type Outbox } from './outbox.js';
 import { render, renderCard, type MessageFormat } from './render.js';
+
+export interface SendOptions {
+  /** A change committed in the same write as the queued message (see state.ts). */
+  alongside?: () => void;
+  /** The producer's id for the message: sending the same key again does nothing. */
+  key?: string;
+}
 
 /**
  * Speaks on WeCom: renders a Reply for the app's message format and hands it to the durable outbox. A reply with
@@ -17,18 +24,31 @@ export class WecomChannel {
     private readonly format: MessageFormat,
   ) {}
 
-  /** `alongside`: a change committed in the same write as the queued message (see state.ts). */
-  send(to: Recipient, reply: Reply, alongside?: () => void): Promise<void> {
+  #asCard(to: Recipient, reply: Reply): boolean {
+    return this.format === 'markdown' && 'user' in to && (reply.actions?.length ?? 0) > 0;
+  }
+
+  send(to: Recipient, reply: Reply, options: SendOptions = {}): Promise<void> {
     const urgent = reply.urgent ?? false;
-    if (this.format === 'markdown' && 'user' in to && reply.actions?.length) {
+    if (this.#asCard(to, reply)) {
       const card = renderCard(reply, this.locale, `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
-      return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', urgent, alongside);
+      return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', { urgent, ...options });
     }
-    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, urgent, alongside);
+    return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, { urgent, ...options });
+  }
+
+  /**
+   * Whether the reply goes out as one message to this recipient, measured as escaped JSON (a newline costs two
+   * bytes), which is never less than what WeCom counts.
+   */
+  fits(to: Recipient, reply: Reply): boolean {
+    if (this.#asCard(to, reply)) return true;
+    const limit = this.format === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown['user' in to ? 'user' : 'chat' in to ? 'chat' : 'robot'];
+    return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= limit;
   }
 
   /** Greys out the buttons of the card a user clicked, showing what came of it. */
   updateCard(user: string, responseCode: string, replaceName: string): Promise<void> {
-    return this.outbox.enqueue({ user }, JSON.stringify({ responseCode, replaceName }), 'update_template_card', true);
+    return this.outbox.enqueue({ user }, JSON.stringify({ responseCode, replaceName }), 'update_template_card', { urgent: true });
   }
 }

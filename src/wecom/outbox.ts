@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Recipient } from '../config/schema.js';
+import { recipientKey, type Recipient } from '../config/schema.js';
 import type { Collection } from '../store/store.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
@@ -43,7 +43,20 @@ export interface OutboxData {
   /** Send times per recipient within the longest window, so a restart does not forget recent sends. */
   sent: Record<string, number[]>;
   failed: FailedEntry[];
+  /** Keys of messages already taken (24 h): a producer that repeats itself after a crash is not sent twice. */
+  keys?: Record<string, number>;
 }
+
+export interface EnqueueOptions {
+  /** Goes before digests in the recipient's queue (a reply the user is waiting for). */
+  urgent?: boolean;
+  /** A change to the shared state committed in the same write (the inbox marking the message done). */
+  alongside?: () => void;
+  /** The producer's id for this message: a second enqueue with the same key is ignored. */
+  key?: string;
+}
+
+const KEY_RETENTION_MS = 24 * 3_600_000;
 
 export interface Window {
   windowMs: number;
@@ -64,7 +77,7 @@ export const RATE_LIMITS: Record<'user' | 'chat' | 'robot', Window[]> = {
 };
 
 /** Byte limits per recipient kind and message type (wecom-api.md §5.1). */
-const BYTE_LIMITS = { text: 2048, markdown: { user: 2048, chat: 2048, robot: 4096 } } as const;
+export const BYTE_LIMITS = { text: 2048, markdown: { user: 2048, chat: 2048, robot: 4096 } } as const;
 
 /** Our clock and WeCom's differ by the network: count windows a second longer than WeCom does. */
 const WINDOW_MARGIN_MS = 1_000;
@@ -75,8 +88,7 @@ const TRANSIENT = new Set([-1, 6000, 45033]);
 /** The app cannot send at all until an admin fixes something: pause everything, lose nothing. */
 const PAUSING = new Set([40001, 40013, 40056, 40091, 41004, 48002, 50003, 60020, 301002]);
 
-export const targetKey = (target: Recipient): string =>
-  'user' in target ? `user:${target.user}` : 'chat' in target ? `chat:${target.chat}` : `robot:${target.robot}`;
+const targetKey = recipientKey;
 const targetKind = (target: Recipient): keyof typeof RATE_LIMITS => ('user' in target ? 'user' : 'chat' in target ? 'chat' : 'robot');
 
 export interface OutboxOptions {
@@ -125,14 +137,18 @@ export class Outbox {
     return this.#data.failed;
   }
 
-  /**
-   * Splits the content within the recipient's byte limit and persists every part; resolves once on disk.
-   * `alongside` is a change to the shared state committed in the same write (the inbox marking the message done).
-   */
-  async enqueue(target: Recipient, content: string, msgtype: MessageType, urgent = false, alongside?: () => void): Promise<void> {
+  /** Splits the content within the recipient's byte limit and persists every part; resolves once on disk. */
+  async enqueue(target: Recipient, content: string, msgtype: MessageType, options: EnqueueOptions = {}): Promise<void> {
+    const { urgent = false, alongside, key } = options;
     const limit = msgtype === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown[targetKind(target)];
     const data = this.#data;
     const now = this.#now();
+    if (key) {
+      data.keys ??= {};
+      if (data.keys[key] !== undefined) return;
+      data.keys[key] = now;
+      for (const [old, at] of Object.entries(data.keys)) if (at < now - KEY_RETENTION_MS) delete data.keys[old];
+    }
     const parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, limit) : [content];
     for (const part of parts) {
       data.queue.push({ id: ++data.seq, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0 });

@@ -37,6 +37,9 @@ export function renderMarkdown(reply: Reply, locale: Locale): string {
       case 'code':
         lines.push(...block.lines.map(code));
         break;
+      case 'link':
+        lines.push(`[${textOf(locale, block.text)}](${block.url})`);
+        break;
     }
   }
   if (reply.actions?.length) lines.push(tinted(actionHint(reply, locale, code), 'muted'));
@@ -57,7 +60,11 @@ export function render(reply: Reply, locale: Locale, format: MessageFormat): str
 export function renderCard(reply: Reply, locale: Locale, taskId: string): Record<string, unknown> {
   const title = reply.blocks.find((block) => block.type === 'title');
   const fields = reply.blocks.flatMap((block) => (block.type === 'fields' ? block.fields : []));
-  const texts = reply.blocks.flatMap((block) => (block.type === 'text' ? [textOf(locale, block.text)] : block.type === 'code' ? block.lines : []));
+  const texts = reply.blocks.flatMap((block) =>
+    block.type === 'text' ? [textOf(locale, block.text)]
+    : block.type === 'code' ? block.lines
+    : block.type === 'list' ? block.items.map((item) => `• ${textOf(locale, item)}`)
+    : []);
   return {
     card_type: 'button_interaction',
     main_title: { title: title ? textOf(locale, title.text) : texts.shift() ?? '' },

@@ -47,9 +47,12 @@ describe('WeCom client and outbox', () => {
   it('fetches one token for many sends and reuses it', async () => {
     const { fake, outbox } = await setup();
     for (let i = 0; i < 5; i++) await outbox.enqueue({ user: 'zhangsan' }, `message ${i}`, 'text');
-    await waitFor(() => fake.shown('user:zhangsan').length === 5);
+    // The same producer key twice (a flush repeated after a crash) is one message.
+    await outbox.enqueue({ user: 'zhangsan' }, 'keyed', 'text', { key: 'digest:1' });
+    await outbox.enqueue({ user: 'zhangsan' }, 'keyed', 'text', { key: 'digest:1' });
+    await waitFor(() => fake.shown('user:zhangsan').length === 6);
     expect(fake.gettokenCalls).toBe(1);
-    expect(fake.shown('user:zhangsan').map((d) => d.content)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4']);
+    expect(fake.shown('user:zhangsan').map((d) => d.content)).toEqual(['message 0', 'message 1', 'message 2', 'message 3', 'message 4', 'keyed']);
   });
 
   it('refreshes once and resends when WeCom expires the token early (42001)', async () => {

@@ -1,0 +1,33 @@
+import { MatcherError } from '../src/alerts/matchers.js';
+import { defineCommand } from '../src/chat/command.js';
+import { formatTime, joinList } from '../src/chat/i18n.js';
+import { msg, UserError, type Block } from '../src/chat/reply.js';
+
+export default defineCommand({
+  name: 'subscribe',
+  aliases: ['订阅'],
+  summary: 'cmd.subscribe',
+  args: [{ name: 'matchers', kind: 'rest' }] as const,
+  async run(context, args) {
+    const { subscriptions } = context.services;
+    if (args.matchers) {
+      try {
+        const { subscription, existed } = await subscriptions.add(context.user.id, args.matchers, new Date(context.now()));
+        return { blocks: [{ type: 'text', text: msg(existed ? 'subscribe.exists' : 'subscribe.added', { id: subscription.id, matchers: subscription.text }), tone: 'success' }] };
+      } catch (error) {
+        if (error instanceof MatcherError) throw new UserError(error.problem === 'regex' ? 'alerts.badRegex' : 'alerts.badMatcher', { input: error.input });
+        throw error;
+      }
+    }
+    const mine = subscriptions.of(context.user.id);
+    const owned = Object.entries(context.config.apps).filter(([, app]) => app.owners.includes(context.user.id)).map(([name]) => name);
+    const blocks: Block[] = [{ type: 'title', text: msg('subscribe.title') }];
+    blocks.push(
+      mine.length
+        ? { type: 'list', items: mine.map((s) => `#${s.id} ${s.text} · ${formatTime(context.locale, context.config.timezone, s.createdAt)}`) }
+        : { type: 'text', text: msg('subscribe.none'), tone: 'muted' },
+    );
+    if (owned.length) blocks.push({ type: 'text', text: msg('subscribe.owner', { apps: joinList(context.locale, owned) }), tone: 'muted' });
+    return { blocks };
+  },
+});

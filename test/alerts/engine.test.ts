@@ -1,0 +1,235 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { writeFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { AlertEngine, IMMEDIATE_GAP_MS } from '../../src/alerts/engine.js';
+import type { Webhook, WebhookAlert } from '../../src/alerts/payload.js';
+import { OwnerDirectory, parseRoutes } from '../../src/alerts/routing.js';
+import { Subscriptions } from '../../src/alerts/subscriptions.js';
+import type { Reply } from '../../src/chat/reply.js';
+import { loadConfig } from '../../src/config/load.js';
+import { recipientKey, type Recipient } from '../../src/config/schema.js';
+import { Store } from '../../src/store/store.js';
+import { WecomChannel } from '../../src/wecom/channel.js';
+import { renderMarkdown } from '../../src/wecom/render.js';
+
+const logger = pino({ level: 'silent' });
+const WINDOW = 5 * 60_000;
+
+/** The real WeCom channel's renderer and byte check; what it would send is kept here instead. */
+class CapturingChannel {
+  readonly sent: { to: string; text: string; reply: Reply; key?: string }[] = [];
+  readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
+  async send(to: Recipient, reply: Reply, options: { key?: string } = {}) {
+    if (options.key && this.sent.some((s) => s.key === options.key)) return;
+    this.sent.push({ to: recipientKey(to), text: renderMarkdown(reply, 'zh-CN'), reply, key: options.key });
+  }
+  fits(to: Recipient, reply: Reply) {
+    return this.#wecom.fits(to, reply);
+  }
+  to(key: string) {
+    return this.sent.filter((s) => s.to === key);
+  }
+}
+
+function config(extra: Record<string, unknown> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'wekube-alerts-'));
+  const file = join(dir, 'wekube.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      environments: { test: { namespace: 'x' } },
+      apps: { order: { image: 'r/order', owners: ['zhangsan'] } },
+      alerts: {
+        digestWindow: '5m',
+        immediateSeverities: ['critical'],
+        routes: [{ match: 'severity="critical"', to: { robot: 'oncall-robot' } }],
+        employees: { '10086': 'wangwu' },
+        ...extra,
+      },
+    }),
+  );
+  return { config: loadConfig({ file, env: {} }), dir };
+}
+
+let clock = 0;
+let dataDir: string;
+let channel: CapturingChannel;
+let subscriptions: Subscriptions;
+let settings: ReturnType<typeof config>;
+
+async function engine(extra?: Record<string, unknown>) {
+  settings ??= config(extra);
+  const store = new Store(dataDir);
+  subscriptions = await Subscriptions.open(store);
+  const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
+  return {
+    store,
+    engine: await AlertEngine.open(store, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
+  };
+}
+
+const alert = (n: number, overrides: Partial<WebhookAlert> & { labels?: Record<string, string> } = {}): WebhookAlert => ({
+  status: 'firing',
+  labels: { alertname: 'HighLatency', app: 'order', severity: 'warning', instance: `pod-${n}`, ...overrides.labels },
+  annotations: { summary: `p99 latency is high on pod-${n}` },
+  startsAt: '2026-11-24T10:00:00Z',
+  generatorURL: '',
+  fingerprint: `fp${n}`,
+  ...overrides,
+  ...(overrides.labels ? { labels: { alertname: 'HighLatency', app: 'order', severity: 'warning', instance: `pod-${n}`, ...overrides.labels } } : {}),
+});
+
+const webhook = (alerts: WebhookAlert[]): Webhook => ({
+  version: '4',
+  groupKey: 'g',
+  truncatedAlerts: 0,
+  status: alerts.some((a) => a.status === 'firing') ? 'firing' : 'resolved',
+  receiver: 'wekube',
+  groupLabels: {},
+  commonLabels: {},
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager.example:9093',
+  alerts,
+});
+
+beforeEach(() => {
+  clock = Date.parse('2026-11-24T10:00:00Z');
+  dataDir = mkdtempSync(join(tmpdir(), 'wekube-alerts-data-'));
+  channel = new CapturingChannel();
+  settings = undefined as never;
+});
+
+describe('the alert engine', () => {
+  it('holds non-urgent alerts in the digest until its window ends, then sends one message', async () => {
+    const { engine: e } = await engine();
+    await e.ingest(webhook([alert(1), alert(2)]));
+    clock += 60_000;
+    await e.ingest(webhook([alert(1), alert(2), alert(3)]));
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(0);
+    clock += WINDOW - 60_000;
+    await e.tick();
+    const [digest] = channel.to('user:zhangsan');
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    expect(digest!.text).toMatch(/告警摘要：3 条触发，0 条恢复/);
+    expect(digest!.text).toMatch(/🔥3 \*\*HighLatency\*\* · order · warning · 18:00–18:01/);
+    expect(digest!.text).toContain('[在 Alertmanager 中查看](http://alertmanager.example:9093)');
+    expect(digest!.text).toContain('silence alertname="HighLatency" app="order" 2h');
+  });
+
+  it('sends urgent alerts at once, to their static route too, and merges a burst of them', async () => {
+    const { engine: e } = await engine();
+    await e.ingest(webhook([alert(1, { labels: { severity: 'critical', alertname: 'EtcdNoLeader', app: '' } })]));
+    await e.tick();
+    expect(channel.to('robot:oncall-robot')).toHaveLength(1);
+    expect(channel.to('robot:oncall-robot')[0]!.text).toMatch(/🔴 EtcdNoLeader 触发（critical）/);
+    expect(channel.to('robot:oncall-robot')[0]!.reply.actions?.[0]?.command).toBe('silence alertname="EtcdNoLeader" 2h');
+    clock += 1000;
+    for (let i = 2; i < 6; i++) await e.ingest(webhook([alert(i, { labels: { severity: 'critical', alertname: 'EtcdNoLeader' } })]));
+    await e.tick();
+    expect(channel.to('robot:oncall-robot')).toHaveLength(1);
+    clock += IMMEDIATE_GAP_MS;
+    await e.tick();
+    expect(channel.to('robot:oncall-robot')).toHaveLength(2);
+    expect(channel.to('robot:oncall-robot')[1]!.text).toMatch(/紧急告警：4 条触发，0 条恢复/);
+  });
+
+  it('tells each recipient of each firing and each resolve once, whatever Alertmanager repeats', async () => {
+    const { engine: e } = await engine();
+    await subscriptions.add('lisi', 'alertname=HighLatency', new Date(clock));
+    const group = [alert(1), alert(2)];
+    await e.ingest(webhook(group));
+    await e.ingest(webhook(group)); // an HA peer
+    clock += 30_000;
+    await e.ingest(webhook(group)); // group_interval re-send
+    clock += WINDOW;
+    await e.tick();
+    expect(channel.to('user:lisi').map((s) => s.text)).toEqual([expect.stringMatching(/2 条触发，0 条恢复/)]);
+
+    // lisi unsubscribes; the resolve still goes to those who were told of the firing, once.
+    await subscriptions.remove('lisi', 'all');
+    const resolved = group.map((a) => ({ ...a, status: 'resolved' as const, endsAt: '2026-11-24T10:10:00Z' }));
+    await e.ingest(webhook(resolved));
+    await e.ingest(webhook(resolved));
+    // A late firing duplicate from a peer that had not heard of the resolve changes nothing.
+    await e.ingest(webhook([alert(1)]));
+    clock += WINDOW;
+    await e.tick();
+    expect(channel.to('user:lisi').map((s) => s.text)).toEqual([expect.stringMatching(/2 条触发/), expect.stringMatching(/0 条触发，2 条恢复/)]);
+    expect(channel.to('user:zhangsan')).toHaveLength(2);
+  });
+
+  it('announces a resolved urgent alert as resolved, at once', async () => {
+    const { engine: e } = await engine();
+    const critical = alert(9, { labels: { severity: 'critical', alertname: 'EtcdNoLeader', app: '' } });
+    await e.ingest(webhook([critical]));
+    await e.tick();
+    clock += IMMEDIATE_GAP_MS;
+    await e.ingest(webhook([{ ...critical, status: 'resolved', endsAt: '2026-11-24T10:05:00Z' }]));
+    await e.tick();
+    expect(channel.to('robot:oncall-robot').map((s) => s.text)).toEqual([expect.stringMatching(/EtcdNoLeader 触发/), expect.stringMatching(/✅ EtcdNoLeader 已恢复/)]);
+  });
+
+  it('keeps pending digests across a restart and sends them when their window ends', async () => {
+    const first = await engine();
+    await first.engine.ingest(webhook([alert(1)]));
+    await first.store.flush();
+    clock += WINDOW;
+    const second = await engine();
+    await second.engine.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    // The batch is gone: the next tick sends nothing more.
+    await second.engine.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+  });
+
+  it('packs a digest of hundreds of groups into one message within the byte limit and counts what did not fit', async () => {
+    const { engine: e } = await engine();
+    const many = Array.from({ length: 600 }, (_, i) => alert(i, { labels: { alertname: `Alert${i % 300}`, app: 'order' } }));
+    await e.ingest(webhook(many));
+    clock += WINDOW;
+    await e.tick();
+    const [digest] = channel.to('user:zhangsan');
+    expect(Buffer.byteLength(JSON.stringify(digest!.text)) - 2).toBeLessThanOrEqual(2048);
+    expect(digest!.text).toMatch(/告警摘要：600 条触发/);
+    const shown = [...digest!.text.matchAll(/🔥(\d+) \*\*Alert/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+    const omitted = /另有 (\d+) 组共 (\d+) 条告警未列出/.exec(digest!.text)!;
+    expect(shown + Number(omitted[2])).toBe(600);
+    expect([...digest!.text.matchAll(/🔥\d+ \*\*Alert/g)].length + Number(omitted[1])).toBe(300);
+  });
+
+  it('routes to subscribers, owners of the app, and the owner label (userid or employee number)', async () => {
+    const { engine: e } = await engine();
+    await subscriptions.add('lisi', 'severity=~"warning|critical" app!=order', new Date(clock));
+    await e.ingest(webhook([
+      alert(1, { labels: { app: 'payment', owner: '10086' } }),
+      alert(2, { labels: { app: 'order' } }),
+      alert(3, { labels: { app: 'search', owner: 'ZhaoLiu' } }),
+    ]));
+    clock += WINDOW;
+    await e.tick();
+    const counts = Object.fromEntries(['user:lisi', 'user:zhangsan', 'user:wangwu', 'user:zhaoliu'].map((k) => [k, /(\d+) 条触发/.exec(channel.to(k)[0]?.text ?? '')?.[1]]));
+    expect(counts).toEqual({ 'user:lisi': '2', 'user:zhangsan': '1', 'user:wangwu': '1', 'user:zhaoliu': '1' });
+  });
+
+  it('tells again of an alert still firing after the repeat interval, when one is set', async () => {
+    const { engine: e } = await engine({ repeatInterval: '1h' });
+    await e.ingest(webhook([alert(1)]));
+    clock += WINDOW;
+    await e.tick();
+    clock += 30 * 60_000;
+    await e.ingest(webhook([alert(1)]));
+    clock += WINDOW;
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    clock += 30 * 60_000;
+    await e.ingest(webhook([alert(1)]));
+    clock += WINDOW;
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(2);
+  });
+});
