@@ -1,12 +1,11 @@
 // Callback ack latency under load: the bot runs as its own process (as in production) against the fake WeCom;
 // this process posts pre-encrypted callbacks with a fixed concurrency and times each answer, and the time until
 // the reply reaches the fake. Run: npm run bench -- callback-ack [--requests 5000] [--concurrency 32]
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CallbackSender, type RawCallback } from '../test/fakes/callback-sender.js';
 import { FakeWecom } from '../test/fakes/wecom-server.js';
 import { WECOM, writeConfig } from '../test/helpers/bot.js';
+import { startWekubeProcess } from './process.js';
 import { percentile, report } from './report.js';
 
 export async function run(argv: string[]): Promise<void> {
@@ -17,16 +16,8 @@ export async function run(argv: string[]): Promise<void> {
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users });
   await fake.start();
   const { file } = writeConfig({ apiBase: fake.url });
-  const child = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : []), '--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, WEKUBE_CONFIG: file, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === 'wekube is listening') resolve(record.url!);
-    });
-  });
+  const wekube = await startWekubeProcess(file);
+  const url = wekube.url;
   const sender = new CallbackSender({ url, ...WECOM });
 
   const build = (count: number, prefix: string) =>
@@ -72,7 +63,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  child.kill('SIGTERM');
+  await wekube.stop();
   await fake.stop();
 
   report('callback ack latency (wekube process, fake WeCom, loopback)', {

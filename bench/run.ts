@@ -2,6 +2,7 @@
 const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   'callback-ack': () => import('./callback-ack.js'),
   deploy: () => import('./deploy.js'),
+  'alert-storm': () => import('./alert-storm.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

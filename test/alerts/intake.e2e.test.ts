@@ -1,0 +1,60 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBot, type TestBot } from '../helpers/bot.js';
+
+let bot: TestBot;
+beforeAll(async () => {
+  bot = await startBot({ extra: { alerts: { webhookToken: 'secret-token' } } });
+});
+afterAll(async () => {
+  await bot.stop();
+});
+
+const post = (body: string, token = 'secret-token') =>
+  fetch(`${bot.wekube.url}/alerts/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+const payload = (alerts: unknown[]) => JSON.stringify({ version: '4', status: 'firing', receiver: 'wekube', groupKey: 'g', externalURL: 'http://am', alerts });
+const alert = { status: 'firing', labels: { alertname: 'X' }, annotations: {}, startsAt: '2026-11-24T10:00:00Z', fingerprint: 'abc' };
+
+describe('the Alertmanager webhook', () => {
+  it('accepts a valid payload once it is stored', async () => {
+    const response = await post(payload([alert]));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', alerts: 1, firing: 1, resolved: 0 });
+  });
+
+  it('answers 401 to a missing or wrong token', async () => {
+    expect((await post(payload([alert]), 'guess')).status).toBe(401);
+    const none = await fetch(`${bot.wekube.url}/alerts/alertmanager`, { method: 'POST', body: payload([alert]) });
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toContain('Bearer');
+  });
+
+  it('answers 400 to what can never be accepted, saying why', async () => {
+    const cases: [string, RegExp][] = [
+      ['not json', /not JSON/],
+      [JSON.stringify({ version: '3', status: 'firing', alerts: [] }), /version/],
+      [payload([{ ...alert, startsAt: 'yesterday' }]), /alerts\.0\.startsAt: must be an RFC 3339 time/],
+      [payload([{ ...alert, fingerprint: '' }]), /alerts\.0\.fingerprint/],
+      [payload([{ ...alert, status: 'pending' }]), /alerts\.0\.status/],
+    ];
+    for (const [body, why] of cases) {
+      const response = await post(body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toMatch(why);
+    }
+  });
+
+  it('answers 5xx when it cannot store the alerts, so Alertmanager retries, and 200 once it can', async () => {
+    // The store writes a temporary file next to alerts.json and renames it; a directory in its place makes that fail.
+    const blocker = join(bot.dataDir, '.alerts.json.tmp');
+    mkdirSync(blocker);
+    try {
+      const response = await post(payload([{ ...alert, fingerprint: 'def' }]));
+      expect(response.status).toBe(503);
+    } finally {
+      rmSync(blocker, { recursive: true });
+    }
+    expect((await post(payload([{ ...alert, fingerprint: 'def' }]))).status).toBe(200);
+  });
+});
