@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { CallbackSender } from '../test/fakes/callback-sender.js';
 import { FakeWecom } from '../test/fakes/wecom-server.js';
 import { USERS, WECOM, writeConfig } from '../test/helpers/bot.js';
-import { stormAlerts, stormWebhooks } from '../test/helpers/storm.js';
+import { STORM_ALERT_ROUTES, stormAlerts, stormWebhooks } from '../test/helpers/storm.js';
 import { memoryMiB, startWekubeProcess } from './process.js';
 import { percentile, report } from './report.js';
 
@@ -20,10 +20,7 @@ export async function run(argv: string[]): Promise<void> {
       alerts: {
         digestWindow: '10s',
         immediateSeverities: ['critical'],
-        routes: [
-          { match: 'severity="critical"', to: { robot: 'storm-robot' } },
-          { match: 'app="app-7"', to: { chat: 'opschat' } },
-        ],
+        routes: STORM_ALERT_ROUTES,
       },
     },
   });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startAlertmanager, type RunningAlertmanager } from '../helpers/alertmanager.js';
+import { startAlertmanager, type RunningAlertmanager } from '../helpers/alertmanager.js';
+import { freePort } from '../helpers/ports.js';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
 import { waitFor } from '../helpers/wait.js';
-import { stormAlerts, stormWebhooks } from '../helpers/storm.js';
+import { STORM_ALERT_ROUTES, stormAlerts, stormWebhooks } from '../helpers/storm.js';
 
 // 20,000 alerts in webhooks of 100, as an outage can produce: every alert accounted for in what recipients
 // receive, nobody over WeCom's rate limits, no message over its byte limit.
@@ -14,10 +14,7 @@ beforeAll(async () => {
       alerts: {
         digestWindow: '3s',
         immediateSeverities: ['critical'],
-        routes: [
-          { match: 'severity="critical"', to: { robot: 'storm-robot' } },
-          { match: 'app="app-7"', to: { chat: 'opschat' } },
-        ],
+        routes: STORM_ALERT_ROUTES,
       },
     },
   });

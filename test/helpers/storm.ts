@@ -1,3 +1,9 @@
+/** How the storm is routed: critical alerts to a robot, one app's alerts to a group chat. */
+export const STORM_ALERT_ROUTES = [
+  { match: 'severity="critical"', to: { robot: 'storm-robot' } },
+  { match: 'app="app-7"', to: { chat: 'opschat' } },
+];
+
 /** A storm's alerts: 20 alertnames over 10 apps, one in twenty critical, each with its own fingerprint. */
 export function stormAlerts(count: number) {
   const startsAt = new Date().toISOString();
