@@ -237,7 +237,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   if (inbox) {
     const { toRun, interrupted } = inbox.unfinished();
     for (const message of interrupted) {
-      const notice = { ...textReply('error.interrupted', { text: message.content ?? '' }, 'warning'), urgent: true };
+      const notice = { ...textReply('error.interrupted', { text: message.content ?? message.eventKey ?? '' }, 'warning'), urgent: true };
       await channel.send({ user: message.from }, notice, { alongside: () => inbox.markDone(message.dedupKey) });
     }
     for (const message of toRun) track(handleMessage(message));

@@ -63,7 +63,6 @@ export class WecomApi {
   async token(force = false): Promise<string> {
     const now = this.#now();
     if (this.#blocked && this.#blocked.until > now) throw this.#blocked.error;
-    // Refresh five minutes (or a tenth of the lifetime) before expiry, so no call goes out with a dying token.
     if (!force && this.#token && this.#token.expiresAt > now) return this.#token.value;
     this.#refreshing ??= this.#fetchToken().finally(() => {
       this.#refreshing = undefined;
@@ -92,6 +91,7 @@ export class WecomApi {
     const token = body.access_token;
     const lifetime = Number(body.expires_in ?? 7200) * 1000;
     if (typeof token !== 'string' || !token) throw new WecomApiError(undefined, 'gettoken answered without a token', '/cgi-bin/gettoken');
+    // Counted as expired five minutes (or a tenth of its life) early, so no call goes out with a dying token.
     const margin = Math.min(5 * 60_000, lifetime / 10);
     this.#token = { value: token, expiresAt: started + lifetime - margin };
     this.#blocked = undefined;
