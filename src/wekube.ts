@@ -73,11 +73,18 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 
   let channel: Channel;
   let wecomChannel: WecomChannel | undefined;
-  let api: WecomApi | undefined;
   let inbox: Inbox | undefined;
+  /** Whether WeCom knows a userid (user/get); only when WeCom is configured. */
+  let userExists: ((userId: string) => Promise<boolean>) | undefined;
   if (wecomEnabled(config)) {
     const { wecom } = config;
-    api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
+    const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
+    userExists = async (userid) => {
+      const answer = await api.call('/cgi-bin/user/get', undefined, { userid });
+      if (answer.errcode === 0) return true;
+      if ([46004, 60111, 60011, 50002].includes(answer.errcode)) return false;
+      throw new Error(`user/get answered errcode ${answer.errcode}`);
+    };
     const state = await openWecomState(store);
     const outbox = new Outbox(state, {
       api,
@@ -90,8 +97,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     inbox = new Inbox(state, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
-    const wecomApi = api;
-    checks.wecom = () => wecomApi.tokenState();
+    checks.wecom = () => api.tokenState();
     outbox.start();
     stopping.push(() => outbox.stop());
     const crypto = new CallbackCrypto(wecom.token, wecom.aesKey, wecom.corpId);
@@ -139,26 +145,14 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     now,
   });
   const subscriptions = await Subscriptions.open(store);
-  const wecomApi = api;
-  const owners = new OwnerDirectory(
-    config.alerts.employees,
-    logger.child({ part: 'alerts' }),
-    wecomApi
-      ? async (userid) => {
-          const answer = await wecomApi.call('/cgi-bin/user/get', undefined, { userid });
-          if (answer.errcode === 0) return true;
-          if ([46004, 60111, 60011, 50002].includes(answer.errcode)) return false;
-          throw new Error(`user/get answered errcode ${answer.errcode}`);
-        }
-      : undefined,
-  );
+  const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
   const alerts = await AlertEngine.open(store, {
     config,
     subscriptions,
     owners,
     routes: checkedRoutes(config),
-    channel: { send: (to, reply, sendOptions) => channel.send(to, reply, sendOptions), fits: (to, reply) => channel.fits(to, reply) },
+    channel,
     logger: logger.child({ part: 'alerts' }),
     now,
   });
