@@ -26,6 +26,7 @@ export interface Cluster {
 /** Environments are separate clusters (kube contexts) and namespaces; each gets its clients once, lazily. */
 export class Clusters {
   readonly #clusters = new Map<string, Cluster>();
+  #health: { at: number; result: Record<string, { ok: boolean; detail?: string }> } | undefined;
 
   constructor(private readonly config: Config) {}
 
@@ -58,20 +59,31 @@ export class Clusters {
     return cluster;
   }
 
-  /** For readiness: can each environment's API server be reached with its credentials? */
-  async health(): Promise<Record<string, { ok: boolean; detail?: string }>> {
+  /**
+   * For readiness: can each environment's API server be reached with its credentials? Each check gives up after
+   * two seconds (an unreachable cluster must not hang the probe) and results are reused for ten.
+   */
+  async health(now = Date.now()): Promise<Record<string, { ok: boolean; detail?: string }>> {
+    if (this.#health && now - this.#health.at < 10_000) return this.#health.result;
     const result: Record<string, { ok: boolean; detail?: string }> = {};
     await Promise.all(
       this.names.map(async (environment) => {
+        let timer: NodeJS.Timeout | undefined;
         try {
           const cluster = this.get(environment);
-          const version = await cluster.kubeConfig.makeApiClient(VersionApi).getCode();
+          const timeout = new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('no answer within 2s')), 2_000);
+          });
+          const version = await Promise.race([cluster.kubeConfig.makeApiClient(VersionApi).getCode(), timeout]);
           result[`cluster:${environment}`] = { ok: true, detail: `${version.gitVersion} namespace ${cluster.namespace}` };
         } catch (error) {
           result[`cluster:${environment}`] = { ok: false, detail: (error as Error).message.split('\n')[0] };
+        } finally {
+          clearTimeout(timer);
         }
       }),
     );
+    this.#health = { at: now, result };
     return result;
   }
 }
