@@ -1,23 +1,12 @@
-import { AlertmanagerError } from '../src/alerts/alertmanager-api.js';
 import { formatMatchers, MatcherError, parseMatchers } from '../src/alerts/matchers.js';
-import { defineCommand, type CommandContext } from '../src/chat/command.js';
+import { alertmanagerRefusal, requireAlertmanager } from '../src/chat/alertmanager.js';
+import { defineCommand } from '../src/chat/command.js';
 import { formatTime } from '../src/chat/i18n.js';
 import { tokenize, unquote } from '../src/chat/parse.js';
 import { msg, UserError } from '../src/chat/reply.js';
 import { formatDuration, parseDuration } from '../src/config/duration.js';
 
 const MAX_DURATION_MS = 30 * 86_400_000;
-
-export function requireAlertmanager(context: CommandContext) {
-  const api = context.services.alertmanager;
-  if (!api) throw new UserError('alerts.noAlertmanager');
-  return api;
-}
-
-export function alertmanagerRefusal(error: unknown): never {
-  if (error instanceof AlertmanagerError) throw new UserError('alerts.alertmanagerFailed', { detail: error.message });
-  throw error;
-}
 
 export default defineCommand({
   name: 'silence',

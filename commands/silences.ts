@@ -1,7 +1,7 @@
+import { alertmanagerRefusal, requireAlertmanager } from '../src/chat/alertmanager.js';
 import { defineCommand } from '../src/chat/command.js';
 import { formatTime } from '../src/chat/i18n.js';
 import { msg } from '../src/chat/reply.js';
-import { alertmanagerRefusal, requireAlertmanager } from './silence.js';
 
 const operator = (m: { isRegex: boolean; isEqual?: boolean }) => (m.isRegex ? (m.isEqual === false ? '!~' : '=~') : m.isEqual === false ? '!=' : '=');
 

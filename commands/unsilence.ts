@@ -1,6 +1,6 @@
+import { alertmanagerRefusal, requireAlertmanager } from '../src/chat/alertmanager.js';
 import { defineCommand } from '../src/chat/command.js';
 import { msg, UserError } from '../src/chat/reply.js';
-import { alertmanagerRefusal, requireAlertmanager } from './silence.js';
 
 export default defineCommand({
   name: 'unsilence',
