@@ -7,7 +7,7 @@ import { CallbackSender } from '../test/fakes/callback-sender.js';
 import { FakeWecom } from '../test/fakes/wecom-server.js';
 import { USERS, WECOM, writeConfig } from '../test/helpers/bot.js';
 import { STORM_ALERT_ROUTES, stormAlerts, stormWebhooks } from '../test/helpers/storm.js';
-import { memoryMiB, startWekubeProcess } from './process.js';
+import { memoryMiB, startWekubeProcess } from '../test/helpers/process.js';
 import { percentile, report } from './report.js';
 
 export async function run(argv: string[]): Promise<void> {
@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<void> {
       },
     },
   });
-  const wekube = await startWekubeProcess(file);
+  const wekube = await startWekubeProcess(file, 'built');
   const { url, child } = wekube;
   const sender = new CallbackSender({ url, ...WECOM });
   for (const [user, matchers] of [['lisi', 'severity=~"warning|critical"'], ['zhangsan', 'app=app-3']] as const) await sender.deliver(sender.text(user, `subscribe ${matchers}`));

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { CallbackSender, type RawCallback } from '../test/fakes/callback-sender.js';
 import { FakeWecom } from '../test/fakes/wecom-server.js';
 import { WECOM, writeConfig } from '../test/helpers/bot.js';
-import { startWekubeProcess } from './process.js';
+import { startWekubeProcess } from '../test/helpers/process.js';
 import { percentile, report } from './report.js';
 
 export async function run(argv: string[]): Promise<void> {
@@ -16,7 +16,7 @@ export async function run(argv: string[]): Promise<void> {
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users });
   await fake.start();
   const { file } = writeConfig({ apiBase: fake.url });
-  const wekube = await startWekubeProcess(file);
+  const wekube = await startWekubeProcess(file, 'built');
   const url = wekube.url;
   const sender = new CallbackSender({ url, ...WECOM });
 

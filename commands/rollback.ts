@@ -2,7 +2,7 @@ import { changeCause, inCluster, requireApp } from '../src/chat/apps.js';
 import { defineCommand } from '../src/chat/command.js';
 import { msg } from '../src/chat/reply.js';
 import { followAndReport } from '../src/chat/rollout-report.js';
-import { imageOf, ownedReplicaSets, requireDeployment, revisionOf, RolloutError, tagOf, undo } from '../src/kube/rollout.js';
+import { imageOf, revisionOf, rollbackTarget, tagOf, undo } from '../src/kube/rollout.js';
 
 export default defineCommand({
   name: 'rollback',
@@ -18,16 +18,8 @@ export default defineCommand({
   async plan(context, args) {
     const { name } = requireApp(context, args.app);
     return inCluster(context, async (cluster) => {
-      // The same choice kubectl's undo makes, made early so the preview says where it goes.
-      const deployment = await requireDeployment(cluster, name);
-      const sets = (await ownedReplicaSets(cluster, deployment)).sort((a, b) => revisionOf(b) - revisionOf(a));
-      const target = args.revision ? sets.find((rs) => revisionOf(rs) === args.revision) : sets[1];
-      if (!target) {
-        throw args.revision
-          ? new RolloutError('revision-not-found', { app: name, revision: args.revision, revisions: sets.map(revisionOf).sort((a, b) => a - b).join(', ') })
-          : new RolloutError('no-history', { app: name });
-      }
-      if (deployment.spec?.paused) throw new RolloutError('paused', { app: name });
+      // The same choice the undo makes, made early so the preview says where it goes.
+      const { deployment, target } = await rollbackTarget(cluster, name, args.revision);
       const current = imageOf(deployment.spec?.template);
       const replicas = deployment.spec?.replicas ?? 0;
       return {

@@ -1,5 +1,5 @@
-import { formatMatchers, MatcherError, parseMatchers } from '../src/alerts/matchers.js';
-import { alertmanagerRefusal, requireAlertmanager } from '../src/chat/alertmanager.js';
+import { formatMatchers, parseMatchers } from '../src/alerts/matchers.js';
+import { alertmanagerRefusal, requireAlertmanager, withTypedMatchers } from '../src/chat/alertmanager.js';
 import { defineCommand } from '../src/chat/command.js';
 import { formatTime } from '../src/chat/i18n.js';
 import { tokenize, unquote } from '../src/chat/parse.js';
@@ -21,13 +21,7 @@ export default defineCommand({
     if (at <= 0) throw new UserError('silence.usage');
     const duration = parseDuration(tokens[at]!)!;
     if (duration <= 0 || duration > MAX_DURATION_MS) throw new UserError('silence.tooLong', { duration: tokens[at]! });
-    let matchers;
-    try {
-      matchers = parseMatchers(tokens.slice(0, at).join(' '));
-    } catch (error) {
-      if (error instanceof MatcherError) throw new UserError(error.problem === 'regex' ? 'alerts.badRegex' : 'alerts.badMatcher', { input: error.input });
-      throw error;
-    }
+    const matchers = await withTypedMatchers(() => parseMatchers(tokens.slice(0, at).join(' ')));
     const comment = tokens.slice(at + 1).map(unquote).join(' ') || `silenced from WeCom by ${context.user.id}`;
     const startsAt = new Date(context.now());
     const endsAt = new Date(startsAt.getTime() + duration);

@@ -1,7 +1,7 @@
-import { MatcherError } from '../src/alerts/matchers.js';
+import { withTypedMatchers } from '../src/chat/alertmanager.js';
 import { defineCommand } from '../src/chat/command.js';
 import { formatTime, joinList } from '../src/chat/i18n.js';
-import { msg, UserError, type Block } from '../src/chat/reply.js';
+import { msg, type Block } from '../src/chat/reply.js';
 
 export default defineCommand({
   name: 'subscribe',
@@ -11,13 +11,9 @@ export default defineCommand({
   async run(context, args) {
     const { subscriptions } = context.services;
     if (args.matchers) {
-      try {
-        const { subscription, existed } = await subscriptions.add(context.user.id, args.matchers, new Date(context.now()));
-        return { blocks: [{ type: 'text', text: msg(existed ? 'subscribe.exists' : 'subscribe.added', { id: subscription.id, matchers: subscription.text }), tone: 'success' }] };
-      } catch (error) {
-        if (error instanceof MatcherError) throw new UserError(error.problem === 'regex' ? 'alerts.badRegex' : 'alerts.badMatcher', { input: error.input });
-        throw error;
-      }
+      const text = args.matchers;
+      const { subscription, existed } = await withTypedMatchers(() => subscriptions.add(context.user.id, text, new Date(context.now())));
+      return { blocks: [{ type: 'text', text: msg(existed ? 'subscribe.exists' : 'subscribe.added', { id: subscription.id, matchers: subscription.text }), tone: 'success' }] };
     }
     const mine = subscriptions.of(context.user.id);
     const owned = Object.entries(context.config.apps).filter(([, app]) => app.owners.includes(context.user.id)).map(([name]) => name);

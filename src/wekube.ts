@@ -6,8 +6,7 @@ import { pino, type Logger } from 'pino';
 import { AlertmanagerApi } from './alerts/alertmanager-api.js';
 import { AlertEngine } from './alerts/engine.js';
 import { mountAlertIntake } from './alerts/intake.js';
-import { MatcherError } from './alerts/matchers.js';
-import { OwnerDirectory, parseRoutes, type StaticRoute } from './alerts/routing.js';
+import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { commands as allCommands } from '../commands/index.js';
 import type { Command } from './chat/command.js';
@@ -151,7 +150,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     config,
     subscriptions,
     owners,
-    routes: checkedRoutes(config),
+    routes: parseRoutes(config),
     channel,
     logger: logger.child({ part: 'alerts' }),
     now,
@@ -290,19 +289,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       logger.info('wekube stopped');
     },
   };
-}
-
-/** The static alert routes; a matcher that does not parse stops start-up, naming the route. */
-function checkedRoutes(config: Config): StaticRoute[] {
-  try {
-    return parseRoutes(config);
-  } catch (error) {
-    if (error instanceof MatcherError) {
-      const index = config.alerts.routes.findIndex((route) => route.match.includes(error.input));
-      throw new ConfigError([`${config.file}: alerts.routes[${Math.max(index, 0)}].match: cannot read the matcher "${error.input}" (${error.problem})`]);
-    }
-    throw error;
-  }
 }
 
 /** What a card's buttons were, for the label that replaces them after a click. */

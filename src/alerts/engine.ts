@@ -161,7 +161,7 @@ export class AlertEngine {
 
   #routeFiring(alert: WebhookAlert, now: number): Recipient[] {
     const stored = this.#data.alerts[alert.fingerprint]!;
-    const recipients = recipientsFor(alert.labels, { ...this.options, config: this.options.config });
+    const recipients = recipientsFor(alert.labels, this.options);
     for (const recipient of recipients) {
       const key = recipientKey(recipient);
       this.#data.recipients[key] = recipient;

@@ -56,6 +56,7 @@ export interface StaticRoute {
   to: Recipient;
 }
 
+/** The static routes; their matchers were checked with the config, so this cannot fail. */
 export function parseRoutes(config: Config): StaticRoute[] {
   return config.alerts.routes.map((route) => ({ matchers: route.match.trim() ? parseMatchers(route.match) : [], to: route.to }));
 }

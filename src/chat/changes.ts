@@ -5,7 +5,7 @@ import type { Access } from './access.js';
 import { markAudited, type AppState, type AuditLog } from './audit.js';
 import type { ArgValues, ChangePlan, Command, CommandContext, Notify } from './command.js';
 import { joinList, type Params } from './i18n.js';
-import { msg, UserError, type Block, type Reply, type Text } from './reply.js';
+import { msg, UserError, type Block, type Reply, type Text, type Tone } from './reply.js';
 
 /**
  * Where mutating commands go after their plan: one change at a time per app and environment; in a protected
@@ -188,7 +188,7 @@ export class ChangeDesk {
       return { blocks: [{ type: 'text', text: msg('change.approvedMore', { count: remaining }), tone: 'info' }] };
     }
     await this.#remove(change);
-    await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg('change.approvedRunning', { user: user.id }), tone: 'info' }, { type: 'text', text: change.summary }] });
+    await this.#tellRequester(change, msg('change.approvedRunning', { user: user.id }), 'info');
     const outcome = await this.#execute(this.#requestOf(change), change.requester, change);
     // The requester follows the run (progress and the result); the approver gets the result too.
     await this.options.notify({ user: change.requester }, { ...outcome, urgent: true });
@@ -203,7 +203,7 @@ export class ChangeDesk {
     await this.#remove(change);
     await this.#audit(change, user.id, 'cancelled', user.id === change.requester ? 'cancelled by the requester' : `rejected by ${user.id}`);
     if (user.id !== change.requester) {
-      await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg('change.rejected', { user: user.id, code }), tone: 'warning' }, { type: 'text', text: change.summary }] });
+      await this.#tellRequester(change, msg('change.rejected', { user: user.id, code }), 'warning');
     }
     return { blocks: [{ type: 'text', text: msg('change.cancelled', { code }), tone: 'muted' }, { type: 'text', text: change.summary }] };
   }
@@ -242,8 +242,13 @@ export class ChangeDesk {
     await this.collection.save();
     for (const change of expired) {
       await this.#audit(change, change.requester, 'expired', change.state === 'confirm' ? 'not confirmed in time' : 'not approved in time');
-      await this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text: msg(change.state === 'confirm' ? 'change.expiredConfirm' : 'change.expiredApproval', { code: change.code }), tone: 'warning' }, { type: 'text', text: change.summary }] });
+      await this.#tellRequester(change, msg(change.state === 'confirm' ? 'change.expiredConfirm' : 'change.expiredApproval', { code: change.code }), 'warning');
     }
+  }
+
+  /** What happened to their change, with the change's summary under it. */
+  #tellRequester(change: PendingChange, text: Text, tone: Tone): Promise<void> {
+    return this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text, tone }, { type: 'text', text: change.summary }] });
   }
 
   #newCode(): string {

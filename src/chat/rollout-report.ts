@@ -1,6 +1,6 @@
 import type { Cluster } from '../kube/clusters.js';
 import { followRollout } from '../kube/follow.js';
-import { getDeployment, imageOf, revisionOf, tagOf } from '../kube/rollout.js';
+import { imageOf, revisionOf, tagOf } from '../kube/rollout.js';
 import type { CommandContext } from './command.js';
 import { msg, type Block, type Reply, type Text } from './reply.js';
 
@@ -19,8 +19,8 @@ export async function followAndReport(context: CommandContext, cluster: Cluster,
         .catch(() => undefined),
     now: context.now,
   });
-  const deployment = await getDeployment(cluster, app);
-  const after = { image: imageOf(deployment?.spec?.template), replicas: deployment?.spec?.replicas ?? 0, revision: revisionOf(deployment) };
+  const { deployment } = outcome;
+  const after = { image: imageOf(deployment.spec?.template), replicas: deployment.spec?.replicas ?? 0, revision: revisionOf(deployment) };
   context.record({ after });
   const fields = [
     { label: msg('field.revision'), value: String(after.revision) },

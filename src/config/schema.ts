@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MatcherError, parseMatchers } from '../alerts/matchers.js';
 import { parseDuration } from './duration.js';
 
 // One schema for config/wekube.yaml. Objects are strict so a misspelt key is an error, not silently ignored.
@@ -177,6 +178,15 @@ export const configSchema = z
         message: `environment "${config.defaultEnvironment}" is not defined under environments (defined: ${environments.join(', ')})`,
       });
     }
+    config.alerts.routes.forEach((route, index) => {
+      if (!route.match.trim()) return;
+      try {
+        parseMatchers(route.match);
+      } catch (error) {
+        if (!(error instanceof MatcherError)) throw error;
+        ctx.addIssue({ code: 'custom', path: ['alerts', 'routes', index, 'match'], message: `cannot read the matcher "${error.input}" (${error.problem})` });
+      }
+    });
     if (typeof config.apps !== 'string') {
       for (const [appName, app] of Object.entries(config.apps)) {
         if (app.minReplicas > app.maxReplicas) {

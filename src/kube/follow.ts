@@ -9,10 +9,13 @@ export interface Progress {
   message: string;
 }
 
-export type RolloutOutcome =
+type Ending =
   | { state: 'complete'; progress: Progress; seconds: number }
   | { state: 'failed'; reason: string; message: string; problem?: PodProblem; progress: Progress; seconds: number }
   | { state: 'timeout'; progress: Progress; seconds: number };
+
+/** How a rollout ended, with the Deployment as last seen (no need to read it again). */
+export type RolloutOutcome = Ending & { deployment: V1Deployment };
 
 export interface FollowOptions {
   /** Give up waiting (the rollout goes on) after this long. */
@@ -52,13 +55,13 @@ export async function followRollout(cluster: Cluster, name: string, options: Fol
       available: d.status?.availableReplicas ?? 0,
       message: rolloutState(d).message,
     });
-    const finish = (outcome: RolloutOutcome | Error) => {
+    const finish = (ending: Ending | Error) => {
       if (finished) return;
       finished = true;
       clearTimeout(timer);
       for (const controller of controllers) controller.abort();
-      if (outcome instanceof Error) reject(outcome);
-      else resolve(outcome);
+      if (ending instanceof Error) reject(ending);
+      else resolve({ ...ending, deployment: deployment! });
     };
     const timer = setTimeout(() => finish({ state: 'timeout', progress: progress(deployment!), seconds: seconds() }), options.timeoutMs);
 

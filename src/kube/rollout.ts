@@ -110,6 +110,25 @@ export async function apply(cluster: Cluster, objects: KubernetesObject[]): Prom
   }
 }
 
+/**
+ * Where an undo goes, as kubectl chooses it: the ReplicaSet of the revision given, or of the second-highest one.
+ * Refused when there is none, and on a paused Deployment.
+ */
+export async function rollbackTarget(cluster: Cluster, name: string, toRevision: number | undefined): Promise<{ deployment: V1Deployment; target: V1ReplicaSet }> {
+  const deployment = await requireDeployment(cluster, name);
+  const sets = await ownedReplicaSets(cluster, deployment);
+  let target: V1ReplicaSet | undefined;
+  if (toRevision) {
+    target = sets.find((rs) => revisionOf(rs) === toRevision);
+    if (!target) throw new RolloutError('revision-not-found', { app: name, revision: toRevision, revisions: sets.map(revisionOf).sort((a, b) => a - b).join(', ') });
+  } else {
+    target = [...sets].sort((a, b) => revisionOf(b) - revisionOf(a))[1];
+    if (!target) throw new RolloutError('no-history', { app: name });
+  }
+  if (deployment.spec?.paused) throw new RolloutError('paused', { app: name });
+  return { deployment, target };
+}
+
 export type UndoResult =
   | { outcome: 'rolled-back'; fromRevision: number; toRevision: number; image: string }
   | { outcome: 'skipped'; revision: number };
@@ -120,19 +139,8 @@ export type UndoResult =
  * (kept from the Deployment for the skip list, taken from the ReplicaSet otherwise) — plus our change-cause.
  */
 export async function undo(cluster: Cluster, name: string, toRevision: number | undefined, changeCause: string): Promise<UndoResult> {
-  const deployment = await requireDeployment(cluster, name);
-  const sets = await ownedReplicaSets(cluster, deployment);
+  const { deployment, target } = await rollbackTarget(cluster, name, toRevision);
   const current = revisionOf(deployment);
-  let target: V1ReplicaSet | undefined;
-  if (toRevision) {
-    target = sets.find((rs) => revisionOf(rs) === toRevision);
-    if (!target) throw new RolloutError('revision-not-found', { app: name, revision: toRevision, revisions: sets.map(revisionOf).sort((a, b) => a - b).join(', ') });
-  } else {
-    const ordered = [...sets].sort((a, b) => revisionOf(b) - revisionOf(a));
-    target = ordered[1];
-    if (!target) throw new RolloutError('no-history', { app: name });
-  }
-  if (deployment.spec?.paused) throw new RolloutError('paused', { app: name });
   if (sameTemplate(target.spec?.template, deployment.spec?.template)) return { outcome: 'skipped', revision: revisionOf(target) };
 
   const template = withoutHash(target.spec?.template);

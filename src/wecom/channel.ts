@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Locale } from '../chat/i18n.js';
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
-import { BYTE_LIMITS, type Outbox } from './outbox.js';
+import { byteLimit, type Outbox } from './outbox.js';
 import { render, renderCard, type MessageFormat } from './render.js';
 
 export interface SendOptions {
@@ -43,8 +43,7 @@ export class WecomChannel {
    */
   fits(to: Recipient, reply: Reply): boolean {
     if (this.#asCard(to, reply)) return true;
-    const limit = this.format === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown['user' in to ? 'user' : 'chat' in to ? 'chat' : 'robot'];
-    return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= limit;
+    return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= byteLimit(to, this.format);
   }
 
   /** Greys out the buttons of the card a user clicked, showing what came of it. */

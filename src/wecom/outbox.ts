@@ -77,7 +77,11 @@ export const RATE_LIMITS: Record<'user' | 'chat' | 'robot', Window[]> = {
 };
 
 /** Byte limits per recipient kind and message type (wecom-api.md §5.1). */
-export const BYTE_LIMITS = { text: 2048, markdown: { user: 2048, chat: 2048, robot: 4096 } } as const;
+const BYTE_LIMITS = { text: 2048, markdown: { user: 2048, chat: 2048, robot: 4096 } } as const;
+
+/** How many UTF-8 bytes one text or markdown message to this recipient may hold. */
+export const byteLimit = (target: Recipient, msgtype: 'text' | 'markdown'): number =>
+  msgtype === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown[targetKind(target)];
 
 /** Our clock and WeCom's differ by the network: count windows a second longer than WeCom does. */
 const WINDOW_MARGIN_MS = 1_000;
@@ -140,7 +144,6 @@ export class Outbox {
   /** Splits the content within the recipient's byte limit and persists every part; resolves once on disk. */
   async enqueue(target: Recipient, content: string, msgtype: MessageType, options: EnqueueOptions = {}): Promise<void> {
     const { urgent = false, alongside, key } = options;
-    const limit = msgtype === 'text' ? BYTE_LIMITS.text : BYTE_LIMITS.markdown[targetKind(target)];
     const data = this.#data;
     const now = this.#now();
     if (key) {
@@ -149,7 +152,7 @@ export class Outbox {
       data.keys[key] = now;
       for (const [old, at] of Object.entries(data.keys)) if (at < now - KEY_RETENTION_MS) delete data.keys[old];
     }
-    const parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, limit) : [content];
+    const parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, byteLimit(target, msgtype)) : [content];
     for (const part of parts) {
       data.queue.push({ id: ++data.seq, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0 });
     }

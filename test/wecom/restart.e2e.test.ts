@@ -1,29 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CallbackSender } from '../fakes/callback-sender.js';
 import { FakeWecom } from '../fakes/wecom-server.js';
 import { WECOM, writeConfig } from '../helpers/bot.js';
+import { startWekubeProcess } from '../helpers/process.js';
 import { waitFor } from '../helpers/wait.js';
 
 const USERS = ['u1', 'u2', 'u3', 'u4', 'u5'];
 const PER_USER = 8;
-
-/** Starts `src/main.ts` as its own process, as `npm start` would, and resolves with its URL. */
-function startProcess(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, WEKUBE_CONFIG: configFile, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const record = JSON.parse(line) as { msg?: string; url?: string };
-      if (record.msg === 'wekube is listening') resolve({ child, url: record.url! });
-    });
-    child.once('exit', (code) => reject(new Error(`wekube exited with ${code} before listening`)));
-  });
-}
 
 const children: ChildProcess[] = [];
 let fake: FakeWecom;
@@ -38,7 +22,7 @@ describe('a crash in the middle of a queued burst', () => {
     await fake.start();
     const { file } = writeConfig({ apiBase: fake.url });
 
-    const first = await startProcess(file);
+    const first = await startWekubeProcess(file);
     children.push(first.child);
     const sender = new CallbackSender({ url: first.url, ...WECOM });
     const texts = USERS.flatMap((user) => Array.from({ length: PER_USER }, (_, i) => ({ user, text: `burst-${user}-${i}` })));
@@ -55,7 +39,7 @@ describe('a crash in the middle of a queued burst', () => {
     const beforeRestart = fake.deliveries.filter((d) => d.shown).length;
     expect(beforeRestart).toBeLessThan(texts.length);
 
-    const second = await startProcess(file);
+    const second = await startWekubeProcess(file);
     children.push(second.child);
     await waitFor(() => fake.deliveries.filter((d) => d.shown).length >= texts.length, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -5,22 +5,24 @@ import { createInterface } from 'node:readline';
 let built = false;
 
 /**
- * wekube as production runs it: `node dist/src/main.js` (built once per benchmark run), with the given config.
- * Resolves when it listens; `--cpu-prof` goes in when BENCH_PROF names a directory.
+ * wekube as its own process with the given config, resolved once it listens. `source` runs src/main.ts through
+ * tsx (tests); `built` runs dist/src/main.js as production does, compiling once per run (benchmarks). With
+ * BENCH_PROF naming a directory, the process writes a CPU profile there.
  */
-export async function startWekubeProcess(configFile: string): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
-  if (!built) {
+export async function startWekubeProcess(configFile: string, entry: 'source' | 'built' = 'source'): Promise<{ child: ChildProcess; url: string; stop(): Promise<void> }> {
+  if (entry === 'built' && !built) {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
     built = true;
   }
   const profile = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, 'dist/src/main.js'], { env: { ...process.env, WEKUBE_CONFIG: configFile, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const args = entry === 'built' ? [...profile, 'dist/src/main.js'] : [...profile, '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, args, { env: { ...process.env, WEKUBE_CONFIG: configFile, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const record = JSON.parse(line) as { msg?: string; url?: string };
       if (record.msg === 'wekube is listening') resolve(record.url!);
     });
-    child.once('exit', (code) => reject(new Error(`wekube exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`wekube exited with ${code} before listening`)));
   });
   return {
     child,
