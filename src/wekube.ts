@@ -23,6 +23,7 @@ import { createHttpApp, type Readiness } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import { Clusters } from './kube/clusters.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
+import { Database } from './store/database.js';
 import { Store } from './store/store.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
@@ -31,7 +32,7 @@ import { CallbackCrypto } from './wecom/crypto.js';
 import { Inbox } from './wecom/inbox.js';
 import type { InboundMessage } from './wecom/messages.js';
 import { Outbox } from './wecom/outbox.js';
-import { openWecomState } from './wecom/state.js';
+import { giveUpReporter } from './wecom/give-up-report.js';
 
 /** Where replies and notifications go: WeCom, or the console when WeCom is off. */
 interface Channel {
@@ -65,6 +66,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics();
   const store = new Store(resolve(config.store.dataDir));
+  const db = Database.open(resolve(config.store.dataDir));
   const running = new Set<Promise<void>>();
   const stopping: (() => Promise<void>)[] = [];
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
@@ -84,16 +86,28 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       if ([46004, 60111, 60011, 50002].includes(answer.errcode)) return false;
       throw new Error(`user/get answered errcode ${answer.errcode}`);
     };
-    const state = await openWecomState(store);
-    const outbox = new Outbox(state, {
+    const giveUps = giveUpReporter({
+      recipients: () => wecom.reportFailuresTo ?? admins(config).map((user) => ({ user })),
+      send: (to, reply) => channel.send(to, reply),
+      logger: logger.child({ part: 'outbox' }),
+    });
+    stopping.push(async () => giveUps.stop());
+    const outbox = new Outbox(db, {
       api,
       logger: logger.child({ part: 'outbox' }),
       now,
+      giveUpAfterMs: wecom.giveUpAfter,
       onSent: (kind) => metrics.outboxSent.inc({ kind }),
-      onFailed: () => metrics.outboxFailed.inc(),
+      onGiveUp: (failed) => {
+        metrics.outboxFailed.inc();
+        giveUps.report(failed);
+      },
     });
     metrics.sources.outboxPending = () => outbox.pending;
-    inbox = new Inbox(state, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
+    const pendingInbox = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
+    inbox = pendingInbox;
+    const pruner = setInterval(() => pendingInbox.prune(), 60_000);
+    stopping.push(async () => clearInterval(pruner));
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
     checks.wecom = () => api.tokenState();
@@ -146,7 +160,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const subscriptions = await Subscriptions.open(store);
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
-  const alerts = await AlertEngine.open(store, {
+  const alerts = await AlertEngine.open(db, {
     config,
     subscriptions,
     owners,
@@ -239,7 +253,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 
   const readiness = async (): Promise<Readiness> => {
     const results: Readiness['checks'] = { config: { ok: true, detail: config.file } };
-    const storeError = store.error;
+    // A failed write makes the bot unready until a write succeeds again; the probe finds out without traffic.
+    db.probe();
+    const storeError = db.error ?? store.error;
     results.store = storeError ? { ok: false, detail: `${storeError.file}: ${storeError.message}` } : { ok: true };
     for (const [name, check] of Object.entries(checks)) results[name] = check();
     Object.assign(results, await clusters.health());
@@ -286,9 +302,16 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       // Parts stop in the reverse of their start: the alert ticker before the outbox it feeds.
       for (const stop of [...stopping].reverse()) await stop();
       await store.flush();
+      db.close();
       logger.info('wekube stopped');
     },
   };
+}
+
+/** The users whose roles may approve in every environment: ops, who hear of what the bot could not deliver. */
+function admins(config: Config): string[] {
+  const access = new Access(config.access);
+  return Object.keys(config.access.users).filter((id) => Object.keys(config.environments).every((environment) => access.canApprove(access.user(id), environment)));
 }
 
 /** What a card's buttons were, for the label that replaces them after a click. */

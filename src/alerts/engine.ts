@@ -2,27 +2,31 @@ import type { Logger } from 'pino';
 import type { Reply } from '../chat/reply.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
-import type { Collection, Store } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { Webhook, WebhookAlert } from './payload.js';
-import { renderBatch, SAMPLES, type AlertGroup, type Batch } from './render.js';
+import { renderBatch, SAMPLES, type Batch } from './render.js';
 import { recipientsFor, type OwnerDirectory, type StaticRoute } from './routing.js';
 import type { Subscriptions } from './subscriptions.js';
 
 /**
  * From Alertmanager webhooks to messages, in named stages (as Alertmanager's own notify pipeline):
- *  1. store: the alert state and the batches it changes are written in one file before the webhook gets its 200;
- *     a storage failure answers 5xx, so Alertmanager sends again and nothing is lost;
+ *  1. store: the alert state and the batches it changes are committed in one transaction before the webhook gets
+ *     its 200; a storage failure rolls all of it back and answers 5xx, so Alertmanager sends again and the retry
+ *     finds nothing half-done;
  *  2. diff: Alertmanager re-sends whole groups, and HA peers send the same group twice; an alert is news only
  *     when it starts firing (a new fingerprint or startsAt) or resolves, so each is handled once;
  *  3. route: subscribers, static routes and owners get a firing alert; its resolve goes to exactly those told;
  *  4. batch: immediate severities go into a batch due now (or 10 s after the recipient's last one), the rest into
  *     the recipient's digest, due when its window (counted from its first alert) ends; pending batches live in
- *     the file, so they survive a restart;
+ *     the database, so they survive a restart;
  *  5. flush: each due batch becomes one message packed within the recipient's byte limit (what does not fit is
- *     counted) and goes to the outbox under a key of its own, so a flush repeated after a crash sends nothing twice.
+ *     counted); the batch leaves the database in the same transaction that queues its message, so a crash
+ *     neither loses nor repeats it, and a flush that fails is tried again on the next tick.
+ * Fingerprints, recipients and group names come from the payload: they are keys of tables and Maps, never of
+ * plain objects.
  */
 
-interface StoredAlert {
+export interface StoredAlert {
   fingerprint: string;
   status: 'firing' | 'resolved';
   startsAt: string;
@@ -38,17 +42,6 @@ interface StoredAlert {
 
 interface StoredBatch extends Batch {
   recipient: Recipient;
-  /** Being handed to the outbox: new alerts go to a new batch. */
-  flushing?: boolean;
-}
-
-interface AlertsData {
-  seq: number;
-  alerts: Record<string, StoredAlert>;
-  batches: StoredBatch[];
-  recipients: Record<string, Recipient>;
-  /** When each recipient's last immediate batch went out. */
-  lastImmediate?: Record<string, number>;
 }
 
 /**
@@ -59,7 +52,8 @@ interface AlertsData {
 export const IMMEDIATE_GAP_MS = 10_000;
 
 export interface AlertChannel {
-  send(to: Recipient, reply: Reply, options?: { key?: string }): Promise<void>;
+  /** `alongside` is committed in the same transaction as the queued message. */
+  send(to: Recipient, reply: Reply, options?: { key?: string; alongside?: () => void }): Promise<void>;
   fits(to: Recipient, reply: Reply): boolean;
 }
 
@@ -86,44 +80,73 @@ export interface IngestResult {
 
 export class AlertEngine {
   readonly #now: () => number;
+  readonly #statements;
+  /** Batches being handed to the outbox: new alerts go to a new batch. */
+  readonly #flushingIds = new Set<number>();
   #flushing: Promise<void> | undefined;
+  #prunedAt = 0;
 
   private constructor(
-    private readonly collection: Collection<AlertsData>,
+    private readonly db: Database,
     private readonly options: AlertEngineOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    const sql = db.sql;
+    this.#statements = {
+      alert: sql.prepare('SELECT data FROM alerts WHERE fingerprint = ?').pluck(),
+      saveAlert: sql.prepare(
+        'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, data) VALUES (@fingerprint, @status, @startsAt, @lastSeen, @data) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, data = excluded.data',
+      ),
+      touchAlert: sql.prepare('UPDATE alerts SET last_seen = ? WHERE fingerprint = ?'),
+      firing: sql.prepare("SELECT data FROM alerts WHERE status = 'firing'").pluck(),
+      pruneResolved: sql.prepare("DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?"),
+      pruneFiring: sql.prepare("DELETE FROM alerts WHERE status = 'firing' AND last_seen < ?"),
+      countAlerts: sql.prepare('SELECT count(*) FROM alerts').pluck(),
+      openBatches: sql.prepare('SELECT id, data FROM alert_batches WHERE recipient_key = ? AND kind = ? ORDER BY id'),
+      newBatch: sql.prepare("INSERT INTO alert_batches (recipient_key, kind, due_at, data) VALUES (?, ?, ?, '{}')"),
+      saveBatch: sql.prepare('UPDATE alert_batches SET data = ? WHERE id = ?'),
+      dueBatches: sql.prepare('SELECT id, data FROM alert_batches WHERE due_at <= ? ORDER BY due_at, id'),
+      removeBatch: sql.prepare('DELETE FROM alert_batches WHERE id = ?'),
+      countBatches: sql.prepare('SELECT count(*) FROM alert_batches').pluck(),
+      recipient: sql.prepare('SELECT recipient FROM alert_recipients WHERE key = ?').pluck(),
+      saveRecipient: sql.prepare('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      lastImmediate: sql.prepare('SELECT last_immediate FROM alert_recipients WHERE key = ?').pluck(),
+      setLastImmediate: sql.prepare('UPDATE alert_recipients SET last_immediate = ? WHERE key = ?'),
+    };
   }
 
-  static async open(store: Store, options: AlertEngineOptions): Promise<AlertEngine> {
-    const collection = await store.open<AlertsData>('alerts', () => ({ seq: 0, alerts: {}, batches: [], recipients: {} }));
-    for (const batch of collection.data.batches) delete batch.flushing; // a flush cut short by a restart runs again
-    return new AlertEngine(collection, options);
+  static async open(db: Database, options: AlertEngineOptions): Promise<AlertEngine> {
+    return new AlertEngine(db, options);
   }
 
-  get #data(): AlertsData {
-    return this.collection.data;
-  }
-
-  /** Stages 1-4 for one webhook; resolves once the new state is on disk. */
+  /** Stages 1-4 for one webhook; resolves once the new state is committed, and changes nothing if it is not. */
   async ingest(webhook: Webhook): Promise<IngestResult> {
     const now = this.#now();
     const result: IngestResult = { alerts: webhook.alerts.length, firing: 0, resolved: 0 };
-    for (const alert of webhook.alerts) {
-      const event = this.#diff(alert, now);
-      if (!event) continue;
-      const recipients = event === 'firing' ? this.#routeFiring(alert, now) : this.#routeResolved(alert.fingerprint);
-      for (const recipient of recipients) this.#addToBatch(recipient, alert, event, webhook.externalURL, now);
-      result[event]++;
-    }
-    await this.collection.save();
+    this.db.transaction(() => {
+      const batches = new Map<string, StoredBatch>();
+      for (const alert of webhook.alerts) {
+        const change = this.#diff(alert, now);
+        if (!change) continue;
+        const recipients = change.event === 'firing' ? this.#routeFiring(change.stored, alert, now) : this.#routeResolved(change.stored);
+        this.#saveAlert(change.stored);
+        for (const recipient of recipients) this.#addToBatch(batches, recipient, alert, change.event, webhook.externalURL, now);
+        result[change.event]++;
+      }
+      for (const batch of batches.values()) this.#statements.saveBatch.run(JSON.stringify(batch), batch.id);
+    });
     return result;
   }
 
-  /** Is this alert news? Updates the stored state either way. */
-  #diff(alert: WebhookAlert, now: number): 'firing' | 'resolved' | undefined {
-    const alerts = this.#data.alerts;
-    const previous = alerts[alert.fingerprint];
+  #saveAlert(alert: StoredAlert): void {
+    const { fingerprint, status, startsAt, lastSeen } = alert;
+    this.#statements.saveAlert.run({ fingerprint, status, startsAt, lastSeen, data: JSON.stringify(alert) });
+  }
+
+  /** Is this alert news? Records that it was seen either way; returns the changed state when it is news. */
+  #diff(alert: WebhookAlert, now: number): { event: 'firing' | 'resolved'; stored: StoredAlert } | undefined {
+    const row = this.#statements.alert.get(alert.fingerprint) as string | undefined;
+    const previous = row === undefined ? undefined : (JSON.parse(row) as StoredAlert);
     if (alert.status === 'firing') {
       if (previous && previous.startsAt === alert.startsAt) {
         previous.lastSeen = now;
@@ -131,12 +154,15 @@ export class AlertEngine {
           previous.labels = alert.labels;
           previous.annotations = alert.annotations;
           const repeat = this.options.config.alerts.repeatInterval;
-          if (repeat && now - previous.toldAt >= repeat) return 'firing';
+          if (repeat && now - previous.toldAt >= repeat) return { event: 'firing', stored: previous };
+          this.#saveAlert(previous);
+        } else {
+          // Firing again with the same startsAt after its resolve: a late duplicate from an HA peer.
+          this.#statements.touchAlert.run(now, alert.fingerprint);
         }
-        // Firing again with the same startsAt after its resolve: a late duplicate from an HA peer.
         return undefined;
       }
-      alerts[alert.fingerprint] = {
+      const stored: StoredAlert = {
         fingerprint: alert.fingerprint,
         status: 'firing',
         startsAt: alert.startsAt,
@@ -147,68 +173,73 @@ export class AlertEngine {
         told: [],
         toldAt: now,
       };
-      return 'firing';
+      return { event: 'firing', stored };
     }
     if (!previous || previous.status === 'resolved') {
-      if (previous) previous.lastSeen = now;
-      return undefined; // a resolve of something never seen firing tells nobody anything
+      if (previous) this.#statements.touchAlert.run(now, alert.fingerprint);
+      return undefined; // a resolve of something never seen firing tells nobody anything, and is not stored
     }
     previous.status = 'resolved';
     previous.endsAt = alert.endsAt;
     previous.lastSeen = now;
-    return 'resolved';
+    return { event: 'resolved', stored: previous };
   }
 
-  #routeFiring(alert: WebhookAlert, now: number): Recipient[] {
-    const stored = this.#data.alerts[alert.fingerprint]!;
+  #routeFiring(stored: StoredAlert, alert: WebhookAlert, now: number): Recipient[] {
     const recipients = recipientsFor(alert.labels, this.options);
     for (const recipient of recipients) {
       const key = recipientKey(recipient);
-      this.#data.recipients[key] = recipient;
+      this.#statements.saveRecipient.run(key, JSON.stringify(recipient));
       if (!stored.told.includes(key)) stored.told.push(key);
     }
     stored.toldAt = now;
     return recipients;
   }
 
-  #routeResolved(fingerprint: string): Recipient[] {
-    const stored = this.#data.alerts[fingerprint]!;
-    return stored.told.map((key) => this.#data.recipients[key]).filter((recipient): recipient is Recipient => recipient !== undefined);
+  #routeResolved(stored: StoredAlert): Recipient[] {
+    const recipients: Recipient[] = [];
+    for (const key of stored.told) {
+      const row = this.#statements.recipient.get(key) as string | undefined;
+      if (row !== undefined) recipients.push(JSON.parse(row) as Recipient);
+    }
+    return recipients;
   }
 
-  #addToBatch(recipient: Recipient, alert: WebhookAlert, event: 'firing' | 'resolved', externalURL: string, now: number): void {
-    const { config } = this.options;
+  /** The recipient's open batch of this kind, loaded once per webhook, or a new one. */
+  #openBatch(batches: Map<string, StoredBatch>, recipient: Recipient, kind: Batch['kind'], externalURL: string, now: number): StoredBatch {
     const key = recipientKey(recipient);
-    const severity = alert.labels.severity ?? '';
-    const kind = config.alerts.immediateSeverities.includes(severity) ? 'immediate' : 'digest';
-    let batch = this.#data.batches.find((candidate) => candidate.recipientKey === key && candidate.kind === kind && !candidate.flushing);
-    if (!batch) {
-      batch = {
-        id: ++this.#data.seq,
-        kind,
-        recipient,
-        recipientKey: key,
-        openedAt: now,
-        dueAt: kind === 'immediate' ? Math.max(now, (this.#data.lastImmediate?.[key] ?? 0) + IMMEDIATE_GAP_MS) : now + config.alerts.digestWindow,
-        externalURL,
-        firing: 0,
-        resolved: 0,
-        groups: {},
-      };
-      this.#data.batches.push(batch);
+    const mapKey = `${kind}:${key}`;
+    let batch = batches.get(mapKey);
+    if (batch) return batch;
+    for (const row of this.#statements.openBatches.all(key, kind) as { id: number; data: string }[]) {
+      if (!this.#flushingIds.has(row.id)) batch = { ...(JSON.parse(row.data) as StoredBatch), id: row.id };
     }
+    if (!batch) {
+      const last = (this.#statements.lastImmediate.get(key) as number | null | undefined) ?? 0;
+      const dueAt = kind === 'immediate' ? Math.max(now, last + IMMEDIATE_GAP_MS) : now + this.options.config.alerts.digestWindow;
+      const id = Number(this.#statements.newBatch.run(key, kind, dueAt).lastInsertRowid);
+      batch = { id, kind, recipient, recipientKey: key, openedAt: now, dueAt, externalURL, firing: 0, resolved: 0, groups: [] };
+    }
+    batches.set(mapKey, batch);
+    return batch;
+  }
+
+  #addToBatch(batches: Map<string, StoredBatch>, recipient: Recipient, alert: WebhookAlert, event: 'firing' | 'resolved', externalURL: string, now: number): void {
+    const severity = alert.labels.severity ?? '';
+    const kind = this.options.config.alerts.immediateSeverities.includes(severity) ? 'immediate' : 'digest';
+    const batch = this.#openBatch(batches, recipient, kind, externalURL, now);
     batch[event]++;
     if (externalURL) batch.externalURL = externalURL;
     const alertname = alert.labels.alertname ?? '?';
     const app = alert.labels.app;
-    let groupKey = `${alertname}\u0000${app ?? ''}`;
-    if (!batch.groups[groupKey] && Object.keys(batch.groups).length >= (this.options.maxGroups ?? 500)) groupKey = '\u0000other';
-    let group: AlertGroup | undefined = batch.groups[groupKey];
+    let group = batch.groups.find((candidate) => !candidate.other && candidate.alertname === alertname && candidate.app === app);
+    if (!group && batch.groups.length >= (this.options.maxGroups ?? 500)) group = batch.groups.find((candidate) => candidate.other);
     if (!group) {
-      const other = groupKey === '\u0000other';
+      const other = batch.groups.length >= (this.options.maxGroups ?? 500);
       group = {
         alertname: other ? '…' : alertname,
         app: other ? undefined : app,
+        other: other || undefined,
         severity: other ? '' : severity,
         firing: 0,
         resolved: 0,
@@ -217,7 +248,7 @@ export class AlertEngine {
         samples: [],
         silence: app ? `alertname=${JSON.stringify(alertname)} app=${JSON.stringify(app)}` : `alertname=${JSON.stringify(alertname)}`,
       };
-      batch.groups[groupKey] = group;
+      batch.groups.push(group);
     }
     group[event]++;
     group.lastSeen = now;
@@ -236,46 +267,57 @@ export class AlertEngine {
   async #flush(): Promise<void> {
     const { channel, config, logger } = this.options;
     const now = this.#now();
-    const due = this.#data.batches.filter((batch) => batch.dueAt <= now && !batch.flushing);
+    let due: StoredBatch[];
+    try {
+      due = (this.#statements.dueBatches.all(now) as { id: number; data: string }[])
+        .filter((row) => !this.#flushingIds.has(row.id))
+        .map((row) => ({ ...(JSON.parse(row.data) as StoredBatch), id: row.id }));
+    } catch (error) {
+      logger.error({ err: error }, 'pending alert batches could not be read; will try again');
+      return;
+    }
     for (const batch of due) {
-      batch.flushing = true;
+      this.#flushingIds.add(batch.id);
       try {
         const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, fits: (candidate) => channel.fits(batch.recipient, candidate) });
-        await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}` });
-        this.#data.batches.splice(this.#data.batches.indexOf(batch), 1);
-        if (batch.kind === 'immediate') (this.#data.lastImmediate ??= {})[batch.recipientKey] = now;
-        await this.collection.save();
+        const done = () =>
+          this.db.transaction(() => {
+            this.#statements.removeBatch.run(batch.id);
+            if (batch.kind === 'immediate') this.#statements.setLastImmediate.run(now, batch.recipientKey);
+          });
+        await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}`, alongside: done });
       } catch (error) {
-        delete batch.flushing;
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');
+      } finally {
+        this.#flushingIds.delete(batch.id);
       }
     }
-    this.#prune(now);
+    if (now - this.#prunedAt >= 60_000) this.#prune(now);
   }
 
+  /** Forgets resolved alerts past retention and firing ones not seen for long; indexed, so its cost is what it removes. */
   #prune(now: number): void {
-    const resolvedRetention = this.options.resolvedRetentionMs ?? 2 * 3_600_000;
-    const stale = this.options.staleFiringMs ?? 48 * 3_600_000;
-    let removed = 0;
-    for (const [fingerprint, alert] of Object.entries(this.#data.alerts)) {
-      const age = now - alert.lastSeen;
-      if ((alert.status === 'resolved' && age > resolvedRetention) || (alert.status === 'firing' && age > stale)) {
-        delete this.#data.alerts[fingerprint];
-        removed++;
-      }
+    try {
+      this.db.transaction(() => {
+        this.#statements.pruneResolved.run(now - (this.options.resolvedRetentionMs ?? 2 * 3_600_000));
+        this.#statements.pruneFiring.run(now - (this.options.staleFiringMs ?? 48 * 3_600_000));
+      });
+      this.#prunedAt = now;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'alert state could not be pruned; will try again');
     }
-    if (removed > 0) void this.collection.save().catch(() => undefined);
   }
 
   /** The alerts firing now, newest first. */
   firing(filter: (labels: Record<string, string>) => boolean = () => true): StoredAlert[] {
-    return Object.values(this.#data.alerts)
-      .filter((alert) => alert.status === 'firing' && filter(alert.labels))
+    return (this.#statements.firing.all() as string[])
+      .map((data) => JSON.parse(data) as StoredAlert)
+      .filter((alert) => filter(alert.labels))
       .sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
   }
 
   /** Alerts kept and batches waiting, for metrics and tests. */
   get size(): { alerts: number; batches: number } {
-    return { alerts: Object.keys(this.#data.alerts).length, batches: this.#data.batches.length };
+    return { alerts: this.#statements.countAlerts.get() as number, batches: this.#statements.countBatches.get() as number };
   }
 }

@@ -5,6 +5,8 @@ import { msg, type Block, type Reply, type Text } from '../chat/reply.js';
 export interface AlertGroup {
   alertname: string;
   app?: string;
+  /** The group that counts what is beyond `maxGroups`. */
+  other?: boolean;
   severity: string;
   firing: number;
   resolved: number;
@@ -26,10 +28,14 @@ export interface Batch {
   externalURL: string;
   firing: number;
   resolved: number;
-  groups: Record<string, AlertGroup>;
+  groups: AlertGroup[];
 }
 
 export const SAMPLES = 3;
+/** Label values come from anywhere: each is shown up to this many characters, so one alert stays one line. */
+const LABEL_CHARS = 120;
+
+const clip = (text: string, max = LABEL_CHARS): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 interface RenderOptions {
   locale: Locale;
@@ -41,7 +47,7 @@ interface RenderOptions {
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, error: 2, warning: 3, info: 4 };
 
 function ordered(batch: Batch): AlertGroup[] {
-  return Object.values(batch.groups).sort(
+  return [...batch.groups].sort(
     (a, b) => b.firing - a.firing || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || a.alertname.localeCompare(b.alertname),
   );
 }
@@ -50,11 +56,11 @@ function groupLine(group: AlertGroup, options: RenderOptions): Text {
   const time = (at: number) => formatTime(options.locale, options.timezone, new Date(at)).slice(-5);
   const span = group.firstSeen === group.lastSeen ? time(group.firstSeen) : `${time(group.firstSeen)}–${time(group.lastSeen)}`;
   const counts = [group.firing ? `🔥${group.firing}` : '', group.resolved ? `✅${group.resolved}` : ''].filter(Boolean).join(' ');
-  return `${counts} **${group.alertname}**${group.app ? ` · ${group.app}` : ''} · ${group.severity || '-'} · ${span}`;
+  return `${counts} **${clip(group.alertname)}**${group.app ? ` · ${clip(group.app)}` : ''} · ${clip(group.severity, 20) || '-'} · ${span}`;
 }
 
 const sampleLine = (sample: AlertGroup['samples'][number]): string =>
-  `${sample.status === 'resolved' ? '✅ ' : ''}${sample.instance ?? '-'}${sample.summary ? `: ${sample.summary.replace(/\s+/g, ' ').slice(0, 160)}` : ''}`;
+  `${sample.status === 'resolved' ? '✅ ' : ''}${clip(sample.instance ?? '-')}${sample.summary ? `: ${clip(sample.summary.replace(/\s+/g, ' '), 160)}` : ''}`;
 
 /**
  * The one message a batch becomes, packed within the recipient's limit: groups in order of how much is firing,
@@ -72,7 +78,7 @@ export function renderBatch(batch: Batch, options: RenderOptions): Reply {
     if (omitted.length > 0) blocks.push({ type: 'text', text: msg('alerts.omitted', { groups: omitted.length, alerts: alerts(omitted) }), tone: 'muted' });
     if (batch.externalURL) blocks.push({ type: 'link', text: msg('alerts.openAlertmanager'), url: batch.externalURL });
     const silence = groups.find((g) => g.firing > 0);
-    if (silence && batch.kind === 'digest') blocks.push({ type: 'text', text: msg('alerts.silenceHint', { matchers: silence.silence }), tone: 'muted' });
+    if (silence && batch.kind === 'digest' && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg('alerts.silenceHint', { matchers: silence.silence }), tone: 'muted' });
     const reply: Reply = { blocks };
     // A single firing group sent at once gets a one-tap silence where the channel has buttons.
     if (batch.kind === 'immediate' && groups.length === 1 && silence) reply.actions = [{ label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h`, style: 'primary' }];
@@ -97,8 +103,8 @@ function immediateTitle(batch: Batch, groups: AlertGroup[]): Block {
   const only = groups.length === 1 ? groups[0]! : undefined;
   if (only && only.firing + only.resolved === 1) {
     return only.firing
-      ? { type: 'title', text: msg('alerts.firingOne', { alertname: only.alertname, severity: only.severity || '-' }), tone: 'error' }
-      : { type: 'title', text: msg('alerts.resolvedOne', { alertname: only.alertname }), tone: 'success' };
+      ? { type: 'title', text: msg('alerts.firingOne', { alertname: clip(only.alertname), severity: clip(only.severity, 20) || '-' }), tone: 'error' }
+      : { type: 'title', text: msg('alerts.resolvedOne', { alertname: clip(only.alertname) }), tone: 'success' };
   }
   return { type: 'title', text: msg('alerts.immediateTitle', { firing: batch.firing, resolved: batch.resolved }), tone: batch.firing ? 'error' : 'success' };
 }

@@ -20,7 +20,7 @@ export const wecomUserId = z
 const recipient = z.union([
   z.strictObject({ user: wecomUserId }),
   z.strictObject({ chat: z.string().regex(/^[0-9a-zA-Z_-]{1,64}$/, 'must be the chatid of a group chat the app created') }),
-  z.strictObject({ robot: z.string().min(1, 'must be the key of a group robot webhook') }),
+  z.strictObject({ robot: z.string().regex(/^[0-9A-Za-z_-]{1,128}$/, 'must be the key of a group robot webhook (the key=… part of its URL)') }),
 ]);
 
 const role = z.strictObject({
@@ -108,6 +108,10 @@ export const configSchema = z
         apiBase: z.url({ message: 'must be an http(s) URL' }).default('https://qyapi.weixin.qq.com'),
         callbackMaxSkewSeconds: z.coerce.number().int().min(0).default(300),
         messageFormat: z.enum(['markdown', 'text']).default('markdown'),
+        /** How long the outbox keeps retrying a message WeCom refuses for a passing reason (outage, -1, 45009). */
+        giveUpAfter: duration.default(24 * 3_600_000),
+        /** Who is told of messages given up; default: the users whose roles may approve in every environment. */
+        reportFailuresTo: z.array(recipient).optional(),
       })
       .prefault({}),
     console: z.strictObject({ user: wecomUserId.optional() }).prefault({}),
@@ -203,6 +207,9 @@ export const configSchema = z
 export type RawConfig = z.output<typeof configSchema>;
 export type AppConfig = z.output<typeof appSchema>;
 export type Recipient = z.output<typeof recipient>;
+
+/** A recipient as logs and messages may show it: a robot's key is a secret, so only its first characters. */
+export const recipientLabel = (to: Recipient): string => ('robot' in to ? `robot:${to.robot.slice(0, 4)}…` : recipientKey(to));
 
 /** One string per recipient: user:<id>, chat:<id> or robot:<key>. */
 export const recipientKey = (to: Recipient): string => ('user' in to ? `user:${to.user}` : 'chat' in to ? `chat:${to.chat}` : `robot:${to.robot}`);

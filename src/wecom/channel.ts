@@ -12,6 +12,14 @@ export interface SendOptions {
   key?: string;
 }
 
+/** WeCom refuses a card whose button key (the command) is over 1024 bytes; such an action is typed instead. */
+const BUTTON_KEY_BYTES = 1024;
+
+function withSendableActions(reply: Reply): Reply {
+  if (!reply.actions?.some((action) => Buffer.byteLength(action.command) > BUTTON_KEY_BYTES)) return reply;
+  return { ...reply, actions: reply.actions.filter((action) => Buffer.byteLength(action.command) <= BUTTON_KEY_BYTES) };
+}
+
 /**
  * Speaks on WeCom: renders a Reply for the app's message format and hands it to the durable outbox. A reply with
  * actions goes to a user as a template card with buttons (markdown format; the text format is for the WeChat
@@ -28,7 +36,8 @@ export class WecomChannel {
     return this.format === 'markdown' && 'user' in to && (reply.actions?.length ?? 0) > 0;
   }
 
-  send(to: Recipient, reply: Reply, options: SendOptions = {}): Promise<void> {
+  send(to: Recipient, original: Reply, options: SendOptions = {}): Promise<void> {
+    const reply = withSendableActions(original);
     const urgent = reply.urgent ?? false;
     if (this.#asCard(to, reply)) {
       const card = renderCard(reply, this.locale, `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
@@ -41,7 +50,8 @@ export class WecomChannel {
    * Whether the reply goes out as one message to this recipient, measured as escaped JSON (a newline costs two
    * bytes), which is never less than what WeCom counts.
    */
-  fits(to: Recipient, reply: Reply): boolean {
+  fits(to: Recipient, original: Reply): boolean {
+    const reply = withSendableActions(original);
     if (this.#asCard(to, reply)) return true;
     return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= byteLimit(to, this.format);
   }

@@ -1,24 +1,13 @@
-import type { Collection } from '../store/store.js';
+import type { Database } from '../store/database.js';
 import type { InboundMessage } from './messages.js';
-import type { WecomState } from './state.js';
 
 /**
- * Every accepted callback, by dedup key, persisted before the ack. WeCom retries a callback up to three times;
+ * Every accepted callback, by dedup key, committed before the ack. WeCom retries a callback up to three times;
  * a key seen before is acknowledged and never run again. The state tells a restart what to do:
  * `received` (acked, never started) runs now; `started` (cut off mid-run) is reported to the sender, not re-run.
+ * A callback whose row could not be committed was answered 5xx and left no row, so WeCom's retry runs it.
  */
 export type InboxState = 'received' | 'started' | 'done';
-
-interface InboxEntry {
-  at: number;
-  state: InboxState;
-  /** Kept until done, so a restart can run or report it. */
-  message?: InboundMessage;
-}
-
-export interface InboxData {
-  entries: Record<string, InboxEntry>;
-}
 
 export interface InboxOptions {
   /** How long keys are remembered; longer than the callback timestamp window, so replays stay refused. */
@@ -29,83 +18,69 @@ export interface InboxOptions {
 
 export class Inbox {
   readonly #now: () => number;
+  readonly #statements;
 
   constructor(
-    private readonly collection: Collection<WecomState>,
+    private readonly db: Database,
     private readonly options: InboxOptions,
   ) {
     this.#now = options.now ?? Date.now;
+    const sql = db.sql;
+    this.#statements = {
+      insert: sql.prepare('INSERT INTO inbox (key, at, state, message) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING'),
+      setState: sql.prepare("UPDATE inbox SET state = ?, message = CASE WHEN ? = 'done' THEN NULL ELSE message END WHERE key = ?"),
+      unfinished: sql.prepare("SELECT state, message FROM inbox WHERE state IN ('received', 'started') ORDER BY at, rowid"),
+      count: sql.prepare('SELECT count(*) AS n FROM inbox').pluck(),
+      pruneOld: sql.prepare("DELETE FROM inbox WHERE state = 'done' AND at < ?"),
+      pruneOver: sql.prepare('DELETE FROM inbox WHERE key IN (SELECT key FROM inbox ORDER BY at LIMIT ?)'),
+    };
     this.prune();
   }
 
-  get #entries(): Record<string, InboxEntry> {
-    return this.collection.data.inbox.entries;
-  }
-
-  /** Records a new message and resolves once it is on disk; `duplicate` when the key was seen already. */
+  /** Records a new message and resolves once it is committed; `duplicate` when the key was seen already. */
   async accept(message: InboundMessage): Promise<'new' | 'duplicate'> {
-    const entries = this.#entries;
-    if (entries[message.dedupKey]) return 'duplicate';
-    entries[message.dedupKey] = { at: this.#now(), state: 'received', message };
-    await this.collection.save();
-    return 'new';
+    const inserted = this.db.transaction(() => this.#statements.insert.run(message.dedupKey, this.#now(), 'received', JSON.stringify(message)).changes);
+    return inserted === 1 ? 'new' : 'duplicate';
   }
 
-  /** Resolves once the start is on disk: a crash after this point never runs the message again. */
+  /** Resolves once the start is committed: a crash after this point never runs the message again. */
   async started(key: string): Promise<void> {
-    const entry = this.#entries[key];
-    if (!entry) return;
-    entry.state = 'started';
-    await this.collection.save();
+    this.db.transaction(() => this.#statements.setState.run('started', 'started', key));
   }
 
-  /** Marks the message done in memory; the next write (the one that queues its reply) records it. */
+  /** Marks the message done; called inside the transaction that queues its reply, so both commit together. */
   markDone(key: string): void {
-    const entry = this.#entries[key];
-    if (!entry) return;
-    entry.state = 'done';
-    delete entry.message;
+    this.db.transaction(() => this.#statements.setState.run('done', 'done', key));
   }
 
-  done(key: string): Promise<void> {
+  async done(key: string): Promise<void> {
     this.markDone(key);
-    return this.collection.save();
   }
 
   /** After a restart: messages acked but never started, and messages whose run was cut off. */
   unfinished(): { toRun: InboundMessage[]; interrupted: InboundMessage[] } {
     const toRun: InboundMessage[] = [];
     const interrupted: InboundMessage[] = [];
-    const entries = Object.values(this.#entries).sort((a, b) => a.at - b.at);
-    for (const entry of entries) {
-      if (!entry.message) continue;
-      if (entry.state === 'received') toRun.push(entry.message);
-      else if (entry.state === 'started') interrupted.push(entry.message);
+    for (const row of this.#statements.unfinished.all() as { state: InboxState; message: string }[]) {
+      (row.state === 'received' ? toRun : interrupted).push(JSON.parse(row.message) as InboundMessage);
     }
     return { toRun, interrupted };
   }
 
   get size(): number {
-    return Object.keys(this.#entries).length;
+    return this.#statements.count.get() as number;
   }
 
-  /** Forgets keys past retention, and the oldest ones beyond the cap. */
+  /** Forgets done keys past retention, and the oldest ones beyond the cap; runs on a schedule and at start-up. */
   prune(): void {
-    const entries = this.#entries;
-    const cutoff = this.#now() - this.options.retentionMs;
-    let removed = 0;
-    for (const [key, entry] of Object.entries(entries)) {
-      if (entry.at < cutoff && entry.state === 'done') {
-        delete entries[key];
-        removed++;
-      }
+    try {
+      this.db.transaction(() => {
+        this.#statements.pruneOld.run(this.#now() - this.options.retentionMs);
+        const over = this.size - (this.options.maxEntries ?? 100_000);
+        if (over > 0) this.#statements.pruneOver.run(over);
+      });
+    } catch {
+      // Pruning is housekeeping: a failed one is retried on the next schedule, and the store's health says why.
     }
-    const max = this.options.maxEntries ?? 20_000;
-    const keys = Object.keys(entries);
-    if (keys.length > max) {
-      for (const [key] of Object.entries(entries).sort(([, a], [, b]) => a.at - b.at).slice(0, keys.length - max)) delete entries[key];
-      removed++;
-    }
-    if (removed > 0) void this.collection.save().catch(() => undefined);
   }
 }

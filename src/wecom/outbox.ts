@@ -1,19 +1,20 @@
 import type { Logger } from 'pino';
-import { recipientKey, type Recipient } from '../config/schema.js';
-import type { Collection } from '../store/store.js';
+import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
+import type { Database } from '../store/database.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
-import type { WecomState } from './state.js';
 
 /**
  * The durable queue of everything wekube sends to WeCom. Its stages, in order:
- *  1. persist: `enqueue` returns once the message, split within the byte limit, is on disk;
+ *  1. persist: `enqueue` returns once the message, split within the byte limit, is committed;
  *  2. throttle: per recipient, sliding windows a little wider than WeCom's (it drops the excess silently);
  *  3. send: one message at a time per recipient, in order, urgent replies before digests;
- *  4. retry: transport errors and -1 with backoff; 45009 after the window; credentials and IP errors pause all;
- *  5. give up: permanent errors (unknown user, removed robot, ...) are logged with the reason and kept in `failed`.
+ *  4. retry: transport errors, HTTP errors, -1 and 45009 are retried for as long as `giveUpAfterMs` (hours): an
+ *     outage of WeCom never costs a message; credentials and IP errors pause all sending;
+ *  5. give up: permanent errors (unknown user, removed robot, ...) and transient ones past the horizon are logged,
+ *     counted, kept in `failed` and reported to ops by another route (`onGiveUp`): never silent.
  * A message is removed only after WeCom accepted it. After a crash between the two it is sent again with the same
- * request body, and `enable_duplicate_check` makes WeCom show it once (robots have no such check).
+ * request body, and `enable_duplicate_check` makes WeCom show it once (robots and app chats have no such check).
  */
 
 /** `template_card` and `update_template_card` entries hold their JSON body as content, never split. */
@@ -28,29 +29,23 @@ export interface OutboxEntry {
   createdAt: number;
   attempts: number;
   notBefore: number;
+  /** When the current run of failures began: transient errors are retried until `giveUpAfterMs` past it. */
+  firstErrorAt?: number;
   lastError?: string;
+  /** The entry's number among its recipient's messages; sets the duplicate-check interval. */
+  recipientSeq: number;
 }
 
-interface FailedEntry {
+export interface FailedEntry {
   entry: OutboxEntry;
   reason: string;
   at: number;
 }
 
-export interface OutboxData {
-  seq: number;
-  queue: OutboxEntry[];
-  /** Send times per recipient within the longest window, so a restart does not forget recent sends. */
-  sent: Record<string, number[]>;
-  failed: FailedEntry[];
-  /** Keys of messages already taken (24 h): a producer that repeats itself after a crash is not sent twice. */
-  keys?: Record<string, number>;
-}
-
 export interface EnqueueOptions {
   /** Goes before digests in the recipient's queue (a reply the user is waiting for). */
   urgent?: boolean;
-  /** A change to the shared state committed in the same write (the inbox marking the message done). */
+  /** A change to the state committed in the same transaction as the queued message (the inbox marking it done). */
   alongside?: () => void;
   /** The producer's id for this message: a second enqueue with the same key is ignored. */
   key?: string;
@@ -85,10 +80,21 @@ export const byteLimit = (target: Recipient, msgtype: 'text' | 'markdown'): numb
 
 /** Our clock and WeCom's differ by the network: count windows a second longer than WeCom does. */
 const WINDOW_MARGIN_MS = 1_000;
-const MAX_ATTEMPTS = 8;
 const MAX_FAILED_KEPT = 200;
+/** At most this many parts for one message: a reply is bounded before it gets here, this is the last guard. */
+const MAX_PARTS = 20;
 
-const TRANSIENT = new Set([-1, 6000, 45033]);
+/**
+ * WeCom's duplicate check compares the whole request within `duplicate_check_interval` (at most 4 h). The
+ * interval is varied with the recipient's message number over a cycle of 10,000: two messages with the same
+ * text to the same member get different requests unless 10,000 messages apart, which at WeCom's 1,000 an hour
+ * takes longer than any interval; a resend of one message is byte-identical and shown once.
+ */
+const DUPLICATE_CYCLE = 10_000;
+const duplicateInterval = (recipientSeq: number) => 14_399 - (recipientSeq % DUPLICATE_CYCLE);
+
+/** Worth another try later: WeCom or the network is having a bad moment. */
+const TRANSIENT = new Set([-1, 6000, 45033, 45009]);
 /** The app cannot send at all until an admin fixes something: pause everything, lose nothing. */
 const PAUSING = new Set([40001, 40013, 40056, 40091, 41004, 48002, 50003, 60020, 301002]);
 
@@ -103,61 +109,113 @@ export interface OutboxOptions {
   concurrency?: number;
   /** Backoff base for transport errors and -1. */
   retryBaseMs?: number;
+  /** Longest wait between two tries of a transient error. */
+  retryMaxMs?: number;
   /** Wait after 45009 (a minute window) and after pausing errors. */
   rateWaitMs?: number;
   pauseMs?: number;
+  /** How long transient errors are retried before a message is given up. */
+  giveUpAfterMs?: number;
   onSent?: (kind: string) => void;
-  onFailed?: (reason: string) => void;
+  /** A message was given up: counted, and reported to ops by another route. */
+  onGiveUp?: (failed: FailedEntry) => void;
+}
+
+type Outcome = { ok: true } | { ok: false; retryAt?: number; reason: string; pause?: boolean; transient?: boolean };
+
+interface OutboxRow {
+  id: number;
+  target: string;
+  msgtype: MessageType;
+  content: string;
+  urgent: number;
+  created_at: number;
+  attempts: number;
+  not_before: number;
+  first_error_at: number | null;
+  last_error: string | null;
+  recipient_seq: number;
 }
 
 export class Outbox {
   readonly #now: () => number;
   readonly #limits: Record<'user' | 'chat' | 'robot', Window[]>;
   readonly #inflight = new Map<string, Promise<void>>();
+  /** The queue as committed, in id order: a mirror of the table, changed only after a commit. */
+  readonly #queue: OutboxEntry[];
+  /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
+  readonly #sent = new Map<string, number[]>();
+  readonly #statements;
   #timer: NodeJS.Timeout | undefined;
   #pausedUntil = 0;
   #stopping = false;
+  #prunedAt = 0;
 
   constructor(
-    private readonly collection: Collection<WecomState>,
+    private readonly db: Database,
     private readonly options: OutboxOptions,
   ) {
     this.#now = options.now ?? Date.now;
     this.#limits = options.limits ?? RATE_LIMITS;
-    if (this.#data.queue.length > 0) {
-      options.logger.info({ pending: this.#data.queue.length }, 'outbox resumes messages queued before the restart');
+    const sql = db.sql;
+    this.#statements = {
+      insert: sql.prepare(
+        'INSERT INTO outbox (recipient, target, msgtype, content, urgent, created_at, recipient_seq) VALUES (@recipient, @target, @msgtype, @content, @urgent, @createdAt, @recipientSeq)',
+      ),
+      nextSeq: sql.prepare('INSERT INTO outbox_recipients (recipient, seq) VALUES (?, 1) ON CONFLICT (recipient) DO UPDATE SET seq = seq + 1 RETURNING seq').pluck(),
+      update: sql.prepare('UPDATE outbox SET attempts = ?, not_before = ?, first_error_at = ?, last_error = ? WHERE id = ?'),
+      remove: sql.prepare('DELETE FROM outbox WHERE id = ?'),
+      sent: sql.prepare('INSERT INTO outbox_sent (recipient, at) VALUES (?, ?)'),
+      pruneSent: sql.prepare('DELETE FROM outbox_sent WHERE at < ?'),
+      keyInsert: sql.prepare('INSERT INTO outbox_keys (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
+      pruneKeys: sql.prepare('DELETE FROM outbox_keys WHERE at < ?'),
+      fail: sql.prepare('INSERT INTO outbox_failed (entry, reason, at) VALUES (?, ?, ?)'),
+      pruneFailed: sql.prepare('DELETE FROM outbox_failed WHERE id <= (SELECT max(id) FROM outbox_failed) - ?'),
+      failed: sql.prepare('SELECT entry, reason, at FROM outbox_failed ORDER BY id'),
+    };
+    this.#queue = (sql.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[]).map(fromRow);
+    const longest = Math.max(...Object.values(this.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
+    for (const { recipient, at } of sql.prepare('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at').all(this.#now() - longest) as { recipient: string; at: number }[]) {
+      let list = this.#sent.get(recipient);
+      if (!list) this.#sent.set(recipient, (list = []));
+      list.push(at);
     }
-  }
-
-  get #data(): OutboxData {
-    return this.collection.data.outbox;
+    if (this.#queue.length > 0) options.logger.info({ pending: this.#queue.length }, 'outbox resumes messages queued before the restart');
   }
 
   get pending(): number {
-    return this.#data.queue.length;
+    return this.#queue.length;
   }
 
-  get failed(): readonly FailedEntry[] {
-    return this.#data.failed;
+  get failed(): FailedEntry[] {
+    return (this.#statements.failed.all() as { entry: string; reason: string; at: number }[]).map((row) => ({ entry: JSON.parse(row.entry) as OutboxEntry, reason: row.reason, at: row.at }));
   }
 
-  /** Splits the content within the recipient's byte limit and persists every part; resolves once on disk. */
+  /** Splits the content within the recipient's byte limit and commits every part; resolves once committed. */
   async enqueue(target: Recipient, content: string, msgtype: MessageType, options: EnqueueOptions = {}): Promise<void> {
     const { urgent = false, alongside, key } = options;
-    const data = this.#data;
     const now = this.#now();
-    if (key) {
-      data.keys ??= {};
-      if (data.keys[key] !== undefined) return;
-      data.keys[key] = now;
-      for (const [old, at] of Object.entries(data.keys)) if (at < now - KEY_RETENTION_MS) delete data.keys[old];
+    let parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, byteLimit(target, msgtype)) : [content];
+    if (parts.length > MAX_PARTS) {
+      // The numbering ("(20/31)") shows the reader that the rest was not sent.
+      this.options.logger.warn({ parts: parts.length, kept: MAX_PARTS }, 'message too long; sending its first parts only');
+      parts = parts.slice(0, MAX_PARTS);
     }
-    const parts = msgtype === 'text' || msgtype === 'markdown' ? paginate(content, byteLimit(target, msgtype)) : [content];
-    for (const part of parts) {
-      data.queue.push({ id: ++data.seq, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0 });
-    }
-    alongside?.();
-    await this.collection.save();
+    const recipient = targetKey(target);
+    const added = this.db.transaction(() => {
+      if (key) {
+        if (this.#statements.keyInsert.run(key, now).changes === 0) return [];
+        this.#statements.pruneKeys.run(now - KEY_RETENTION_MS);
+      }
+      const entries = parts.map((part) => {
+        const entry: OutboxEntry = { id: 0, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0, recipientSeq: this.#statements.nextSeq.get(recipient) as number };
+        entry.id = Number(this.#statements.insert.run({ recipient, target: JSON.stringify(target), msgtype, content: part, urgent: urgent ? 1 : 0, createdAt: now, recipientSeq: entry.recipientSeq }).lastInsertRowid);
+        return entry;
+      });
+      alongside?.();
+      return entries;
+    });
+    this.#queue.push(...added);
     this.#pump();
   }
 
@@ -166,12 +224,11 @@ export class Outbox {
     this.#pump();
   }
 
-  /** Stops sending, waits for the sends in flight, and leaves the rest on disk for the next start. */
+  /** Stops sending, waits for the sends in flight, and leaves the rest in the store for the next start. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#timer);
     await Promise.allSettled(this.#inflight.values());
-    await this.collection.flush();
   }
 
   /** Starts every send that is due; otherwise sleeps until the earliest one is. */
@@ -193,13 +250,13 @@ export class Outbox {
       });
       this.#inflight.set(key, sending);
     }
-    if (wake < Infinity) this.#timer = setTimeout(() => this.#pump(), Math.max(wake - now, 10));
+    if (wake < Infinity) this.#timer = setTimeout(() => this.#pump(), Math.min(Math.max(wake - now, 10), 2 ** 31 - 1));
   }
 
   /** The next message of each recipient that is not already sending: urgent first, then in order. */
   #heads(): Map<string, OutboxEntry> {
     const heads = new Map<string, OutboxEntry>();
-    for (const entry of this.#data.queue) {
+    for (const entry of this.#queue) {
       const key = targetKey(entry.target);
       if (this.#inflight.has(key)) continue;
       const head = heads.get(key);
@@ -212,9 +269,9 @@ export class Outbox {
   #allowedAt(key: string, target: Recipient, now: number): number {
     const windows = this.#limits[targetKind(target)];
     const longest = Math.max(...windows.map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
-    const sent = (this.#data.sent[key] ?? []).filter((at) => at > now - longest);
-    if (sent.length === 0) delete this.#data.sent[key];
-    else this.#data.sent[key] = sent;
+    const sent = (this.#sent.get(key) ?? []).filter((at) => at > now - longest);
+    if (sent.length === 0) this.#sent.delete(key);
+    else this.#sent.set(key, sent);
     let allowedAt = now;
     for (const { windowMs, max } of windows) {
       const inWindow = sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS);
@@ -226,43 +283,76 @@ export class Outbox {
   async #send(key: string, entry: OutboxEntry): Promise<void> {
     const { logger } = this.options;
     const started = this.#now();
-    // Counted before sending: a request that timed out may still have been delivered and counted by WeCom.
-    (this.#data.sent[key] ??= []).push(started);
-    entry.attempts++;
-    let outcome: { ok: true } | { ok: false; retryAt?: number; reason: string; pause?: boolean };
+    // Counted, and committed, before sending: a request that timed out may still have been delivered and counted.
+    try {
+      this.db.transaction(() => this.#statements.sent.run(key, started));
+    } catch (error) {
+      logger.error({ err: error }, 'outbox cannot write; sending waits for the store');
+      entry.notBefore = started + (this.options.retryBaseMs ?? 1_000);
+      return;
+    }
+    const sent = this.#sent.get(key) ?? [];
+    sent.push(started);
+    this.#sent.set(key, sent);
+
+    let outcome: Outcome;
     try {
       outcome = this.#judge(entry, await this.#deliver(entry));
     } catch (error) {
       const pause = error instanceof WecomApiError && error.errcode !== undefined && PAUSING.has(error.errcode);
-      outcome = pause
-        ? { ok: false, pause: true, reason: (error as Error).message }
-        : { ok: false, retryAt: this.#backoff(entry), reason: (error as Error).message };
+      outcome = pause ? { ok: false, pause: true, reason: (error as Error).message } : { ok: false, transient: true, reason: (error as Error).message };
+    }
+    const now = this.#now();
+    const attempts = entry.attempts + (outcome.ok || !outcome.pause ? 1 : 0);
+    const horizon = this.options.giveUpAfterMs ?? 24 * 3_600_000;
+    const firstErrorAt = entry.firstErrorAt ?? now;
+    if (!outcome.ok && outcome.transient) {
+      if (now - firstErrorAt < horizon) outcome.retryAt ??= now + this.#backoff(attempts);
+      else outcome = { ok: false, reason: `${outcome.reason} (still failing after ${Math.round((now - firstErrorAt) / 60_000)} min)` };
     }
 
-    if (outcome.ok) {
-      this.#remove(entry);
-      this.options.onSent?.(targetKind(entry.target));
-    } else if (outcome.pause) {
-      entry.attempts--;
-      this.#pausedUntil = this.#now() + (this.options.pauseMs ?? 10 * 60_000);
-      entry.lastError = outcome.reason;
-      logger.error({ reason: outcome.reason, pausedSeconds: (this.#pausedUntil - this.#now()) / 1000 }, 'WeCom refuses the app; sending paused, messages kept');
-    } else if (outcome.retryAt !== undefined && entry.attempts < MAX_ATTEMPTS) {
-      entry.notBefore = outcome.retryAt;
-      entry.lastError = outcome.reason;
-      logger.warn({ id: entry.id, to: key, attempt: entry.attempts, reason: outcome.reason }, 'send failed; will retry');
-    } else {
-      this.#remove(entry);
-      const failed = this.#data.failed;
-      failed.push({ entry, reason: outcome.reason, at: this.#now() });
-      if (failed.length > MAX_FAILED_KEPT) failed.splice(0, failed.length - MAX_FAILED_KEPT);
-      this.options.onFailed?.(outcome.reason);
-      logger.error({ id: entry.id, to: key, attempts: entry.attempts, reason: outcome.reason }, 'message given up');
+    try {
+      if (outcome.ok) {
+        this.db.transaction(() => this.#statements.remove.run(entry.id));
+        this.#dequeue(entry);
+        this.options.onSent?.(targetKind(entry.target));
+      } else if (outcome.pause) {
+        this.#pausedUntil = now + (this.options.pauseMs ?? 10 * 60_000);
+        this.db.transaction(() => this.#statements.update.run(attempts, entry.notBefore, entry.firstErrorAt ?? null, outcome.reason, entry.id));
+        entry.lastError = outcome.reason;
+        logger.error({ reason: outcome.reason, pausedSeconds: (this.#pausedUntil - now) / 1000 }, 'WeCom refuses the app; sending paused, messages kept');
+      } else if (outcome.retryAt !== undefined) {
+        this.db.transaction(() => this.#statements.update.run(attempts, outcome.retryAt, firstErrorAt, outcome.reason, entry.id));
+        Object.assign(entry, { attempts, notBefore: outcome.retryAt, firstErrorAt, lastError: outcome.reason });
+        logger.warn({ id: entry.id, to: recipientLabel(entry.target), attempt: attempts, reason: outcome.reason }, 'send failed; will retry');
+      } else {
+        const failed: FailedEntry = { entry: { ...entry, attempts }, reason: outcome.reason, at: now };
+        this.db.transaction(() => {
+          this.#statements.remove.run(entry.id);
+          this.#statements.fail.run(JSON.stringify(failed.entry), failed.reason, now);
+          this.#statements.pruneFailed.run(MAX_FAILED_KEPT);
+        });
+        this.#dequeue(entry);
+        logger.error({ id: entry.id, to: recipientLabel(entry.target), attempts, reason: outcome.reason }, 'message given up');
+        this.options.onGiveUp?.(failed);
+      }
+    } catch (error) {
+      // The outcome could not be committed: the entry stays queued and goes again (WeCom's duplicate check hides
+      // the repeat of one that was shown).
+      entry.notBefore = now + (this.options.retryBaseMs ?? 1_000);
+      logger.error({ err: error }, 'outbox could not record a send; will send again');
     }
-    await this.collection.save().catch((error: Error) => logger.error({ err: error }, 'outbox could not be saved'));
+    if (now - this.#prunedAt > 60_000) {
+      this.#prunedAt = now;
+      try {
+        this.#statements.pruneSent.run(now - 86_400_000 - WINDOW_MARGIN_MS);
+      } catch {
+        // housekeeping only: the next minute prunes
+      }
+    }
   }
 
-  #judge(entry: OutboxEntry, response: WecomResponse): { ok: true } | { ok: false; retryAt?: number; reason: string; pause?: boolean } {
+  #judge(entry: OutboxEntry, response: WecomResponse): Outcome {
     const { errcode, errmsg } = response;
     if (errcode === 0) {
       const invalid = String(response.invaliduser ?? '').toLowerCase().split('|');
@@ -272,21 +362,21 @@ export class Outbox {
       return { ok: true };
     }
     const reason = `errcode ${errcode}: ${errmsg}`;
-    if (TRANSIENT.has(errcode)) return { ok: false, retryAt: this.#backoff(entry), reason };
-    if (errcode === 45009) return { ok: false, retryAt: this.#now() + (this.options.rateWaitMs ?? 61_000), reason };
+    // 45009 is a minute window: wait it out, however many times it comes.
+    if (errcode === 45009) return { ok: false, transient: true, retryAt: this.#now() + (this.options.rateWaitMs ?? 61_000), reason };
+    if (TRANSIENT.has(errcode)) return { ok: false, transient: true, reason };
     if (PAUSING.has(errcode)) return { ok: false, pause: true, reason };
     return { ok: false, reason };
   }
 
-  #backoff(entry: OutboxEntry): number {
+  #backoff(attempts: number): number {
     const base = this.options.retryBaseMs ?? 1_000;
-    return this.#now() + Math.min(base * 2 ** (entry.attempts - 1), 5 * 60_000);
+    return Math.min(base * 2 ** Math.min(attempts - 1, 20), this.options.retryMaxMs ?? 5 * 60_000);
   }
 
-  #remove(entry: OutboxEntry): void {
-    const queue = this.#data.queue;
-    const index = queue.indexOf(entry);
-    if (index >= 0) queue.splice(index, 1);
+  #dequeue(entry: OutboxEntry): void {
+    const index = this.#queue.indexOf(entry);
+    if (index >= 0) this.#queue.splice(index, 1);
   }
 
   /** The request body depends only on the entry, so a resend after a crash is byte-identical. */
@@ -310,9 +400,23 @@ export class Outbox {
       ...payload,
       safe: 0,
       enable_duplicate_check: 1,
-      // WeCom drops a request identical to one sent within the interval. Two different messages may carry the same
-      // text (`help` twice): varying the interval with the id keeps their requests distinct, a resend identical.
-      duplicate_check_interval: 1800 - (entry.id % 1000),
+      duplicate_check_interval: duplicateInterval(entry.recipientSeq),
     });
   }
+}
+
+function fromRow(row: OutboxRow): OutboxEntry {
+  return {
+    id: row.id,
+    target: JSON.parse(row.target) as Recipient,
+    msgtype: row.msgtype,
+    content: row.content,
+    urgent: row.urgent === 1,
+    createdAt: row.created_at,
+    attempts: row.attempts,
+    notBefore: row.not_before,
+    firstErrorAt: row.first_error_at ?? undefined,
+    lastError: row.last_error ?? undefined,
+    recipientSeq: row.recipient_seq,
+  };
 }

@@ -12,6 +12,7 @@ import { Subscriptions } from '../../src/alerts/subscriptions.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config/load.js';
 import { recipientKey, type Recipient } from '../../src/config/schema.js';
+import { Database } from '../../src/store/database.js';
 import { Store } from '../../src/store/store.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
@@ -23,8 +24,9 @@ const WINDOW = 5 * 60_000;
 class CapturingChannel {
   readonly sent: { to: string; text: string; reply: Reply; key?: string }[] = [];
   readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
-  async send(to: Recipient, reply: Reply, options: { key?: string } = {}) {
+  async send(to: Recipient, reply: Reply, options: { key?: string; alongside?: () => void } = {}) {
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
+    options.alongside?.();
     this.sent.push({ to: recipientKey(to), text: renderMarkdown(reply, 'zh-CN'), reply, key: options.key });
   }
   fits(to: Recipient, reply: Reply) {
@@ -64,11 +66,13 @@ let settings: ReturnType<typeof config>;
 async function engine(extra?: Record<string, unknown>) {
   settings ??= config(extra);
   const store = new Store(dataDir);
+  const db = Database.open(dataDir);
   subscriptions = await Subscriptions.open(store);
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
     store,
-    engine: await AlertEngine.open(store, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
+    db,
+    engine: await AlertEngine.open(db, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
   };
 }
 
@@ -177,7 +181,7 @@ describe('the alert engine', () => {
   it('keeps pending digests across a restart and sends them when their window ends', async () => {
     const first = await engine();
     await first.engine.ingest(webhook([alert(1)]));
-    await first.store.flush();
+    first.db.close();
     clock += WINDOW;
     const second = await engine();
     await second.engine.tick();

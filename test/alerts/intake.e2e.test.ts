@@ -1,5 +1,3 @@
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot, type TestBot } from '../helpers/bot.js';
 
@@ -44,17 +42,5 @@ describe('the Alertmanager webhook', () => {
       expect(((await response.json()) as { error: string }).error).toMatch(why);
     }
   });
-
-  it('answers 5xx when it cannot store the alerts, so Alertmanager retries, and 200 once it can', async () => {
-    // The store writes a temporary file next to alerts.json and renames it; a directory in its place makes that fail.
-    const blocker = join(bot.dataDir, '.alerts.json.tmp');
-    mkdirSync(blocker);
-    try {
-      const response = await post(payload([{ ...alert, fingerprint: 'def' }]));
-      expect(response.status).toBe(503);
-    } finally {
-      rmSync(blocker, { recursive: true });
-    }
-    expect((await post(payload([{ ...alert, fingerprint: 'def' }]))).status).toBe(200);
-  });
+  // Refusing (5xx) while the disk is full, and recovering after, is in test/faults/disk-full.e2e.test.ts.
 });

@@ -56,10 +56,10 @@ export interface TestBot {
   stop(): Promise<void>;
 }
 
-export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number } = {}): Promise<TestBot> {
+export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; dataDir?: string } = {}): Promise<TestBot> {
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...options.fake });
   await fake.start();
-  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra });
+  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir });
   const config = loadConfig({ file, env: {} });
   const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), now: options.now });
   const sender = new CallbackSender({ url: wekube.url, ...WECOM });

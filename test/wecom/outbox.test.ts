@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { Database } from '../../src/store/database.js';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type Window } from '../../src/wecom/outbox.js';
-import { openWecomState } from '../../src/wecom/state.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -33,14 +32,15 @@ async function setup(
   await fake.start();
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
   const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
-  const store = new Store(dataDir);
-  const outbox = new Outbox(await openWecomState(store), { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
+  const db = Database.open(dataDir);
+  const outbox = new Outbox(db, { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
   outbox.start();
   cleanup.push(async () => {
     await outbox.stop();
+    db.close();
     await fake.stop();
   });
-  return { fake, outbox, api, dataDir, store };
+  return { fake, outbox, api, dataDir, db };
 }
 
 describe('WeCom client and outbox', () => {
@@ -170,6 +170,7 @@ describe('WeCom client and outbox', () => {
     for (let i = 0; i < 35; i++) await first.outbox.enqueue({ user: 'lisi' }, `queued ${i}`, 'text');
     await waitFor(() => first.fake.deliveries.length >= 30);
     await first.outbox.stop();
+    first.db.close();
     await first.fake.stop();
     cleanup = [];
     expect(first.outbox.pending).toBe(5);

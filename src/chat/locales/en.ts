@@ -36,6 +36,8 @@ export const en: Record<MessageKey, string> = {
   'error.forbidden': 'Your roles ({roles}) may not use {command}. Ask ops for access.',
   'error.forbiddenEnv': 'Your roles ({roles}) may not use {command} in {env}.',
   'error.internal': 'Something went wrong running {command}; it has been logged. Try again later or ask ops.',
+  'error.tooLong': 'The message is too long ({length} characters); a command takes at most {max}. It began: "{text}"',
+  'outbox.givenUp': '⚠️ wekube could not deliver {count} messages. The latest: to {to}, because {reason}. Check the WeCom app settings; the log and /metrics (wekube_outbox_failed_total) have the details.',
   'error.interrupted': 'wekube restarted while "{text}" was running; its outcome is unknown. Check with status before sending it again.',
 
   'cmd.status': 'app status: replicas, image, revision, rollout state, unhealthy pods and warning events; without an app, one line per app',

@@ -35,6 +35,8 @@ export const zhCN = {
   'error.forbidden': '你的角色（{roles}）不能使用 {command}。请联系运维开通权限。',
   'error.forbiddenEnv': '你的角色（{roles}）不能在环境 {env} 使用 {command}。',
   'error.internal': '执行 {command} 时出错了，已记录日志。请稍后重试，或联系运维。',
+  'error.tooLong': '消息太长（{length} 个字符），命令最多 {max} 个字符。开头是：“{text}”',
+  'outbox.givenUp': '⚠️ wekube 有 {count} 条消息未能送达。最近一条：发给 {to}，原因：{reason}。请检查企业微信应用设置；详情见日志和 /metrics（wekube_outbox_failed_total）。',
   'error.interrupted': 'wekube 重启时“{text}”还在执行，结果未知。请用 status 查看后再决定是否重发。',
 
   'cmd.status': '查看应用状态：副本、镜像、版本、发布状态、异常 Pod 和告警事件；不带应用时每个应用一行',

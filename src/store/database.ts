@@ -1,0 +1,95 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { MIGRATIONS } from './migrations.js';
+
+export type Sql = BetterSqlite3.Database;
+
+/**
+ * The embedded database: one SQLite file, `<dataDir>/wekube.db`, for the state that changes with every event (the
+ * inbox and outbox, alert state and pending batches). Why SQLite and not lowdb here: every lowdb write serialises
+ * the whole document, so its cost grows with what is stored, and two documents cannot change in one atomic write.
+ *
+ * - One transaction is one commit: a callback's inbox row, a reply and its done mark, a batch and its outbox key
+ *   land together or not at all; a failed transaction leaves nothing behind, in the file or in memory.
+ * - `synchronous = FULL` in WAL mode: a commit returns after the log is fsync'd, so what was acknowledged survives
+ *   a power loss, and a crash at any point leaves a file that opens.
+ * - A failed write (disk full, read-only, I/O error) marks the store unhealthy; the next successful commit, or the
+ *   probe that readiness runs, marks it healthy again: recovery needs nobody.
+ */
+export class Database {
+  readonly file: string;
+  readonly sql: Sql;
+  #lastError: Error | undefined;
+
+  private constructor(file: string) {
+    this.file = file;
+    try {
+      this.sql = new BetterSqlite3(file);
+      this.sql.pragma('journal_mode = WAL');
+      this.sql.pragma('synchronous = FULL');
+      this.sql.pragma('busy_timeout = 5000');
+      migrate(this.sql);
+    } catch (error) {
+      throw new Error(`cannot open ${file}: ${(error as Error).message}; move it aside to start with an empty store`);
+    }
+  }
+
+  static open(dataDir: string): Database {
+    mkdirSync(dataDir, { recursive: true });
+    return new Database(join(dataDir, 'wekube.db'));
+  }
+
+  /**
+   * Runs `work` in one transaction (a savepoint when already inside one) and returns its result once committed.
+   * Anything `work` throws rolls everything back and is thrown again.
+   */
+  transaction<T>(work: () => T): T {
+    if (this.sql.inTransaction) return this.sql.transaction(work)();
+    try {
+      const result = this.sql.transaction(work).immediate();
+      this.#lastError = undefined;
+      return result;
+    } catch (error) {
+      if (isStorageError(error)) this.#lastError = error as Error;
+      throw error;
+    }
+  }
+
+  /** The last write failed and none has succeeded since. */
+  get error(): { file: string; message: string } | undefined {
+    return this.#lastError ? { file: this.file, message: this.#lastError.message } : undefined;
+  }
+
+  /** After a failure: tries one small write, so readiness comes back as soon as the disk does. */
+  probe(): boolean {
+    if (!this.#lastError) return true;
+    try {
+      this.transaction(() => this.sql.prepare("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(Date.now())));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.sql.open) this.sql.close();
+  }
+}
+
+/** Errors of the disk or the file, as opposed to a bug in a statement: these make the store unready. */
+function isStorageError(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|CORRUPT|NOTADB|BUSY|LOCKED|PROTOCOL|NOMEM)/.test(code);
+}
+
+function migrate(sql: Sql): void {
+  sql.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+  const row = sql.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
+  const current = row ? Number(row.value) : 0;
+  if (current > MIGRATIONS.length) throw new Error(`its schema version ${current} is newer than this wekube knows (${MIGRATIONS.length})`);
+  sql.transaction(() => {
+    for (let version = current; version < MIGRATIONS.length; version++) sql.exec(MIGRATIONS[version]!);
+    sql.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(MIGRATIONS.length));
+  }).immediate();
+}

@@ -1,0 +1,57 @@
+/**
+ * The embedded database's schema, one entry per version; a database is brought from its version to the last in
+ * one transaction at start-up. Never edit an entry that has shipped: add one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  -- Every accepted callback by dedup key; the message is kept until it is done (see wecom/inbox.ts).
+  CREATE TABLE inbox (
+    key TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('received', 'started', 'done')),
+    message TEXT
+  );
+  CREATE INDEX inbox_by_state ON inbox (state, at);
+
+  -- The outbox queue (see wecom/outbox.ts). recipient_seq numbers each recipient's messages.
+  CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient TEXT NOT NULL,
+    target TEXT NOT NULL,
+    msgtype TEXT NOT NULL,
+    content TEXT NOT NULL,
+    urgent INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0,
+    first_error_at INTEGER,
+    last_error TEXT,
+    recipient_seq INTEGER NOT NULL
+  );
+  CREATE TABLE outbox_recipients (recipient TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+  CREATE TABLE outbox_sent (recipient TEXT NOT NULL, at INTEGER NOT NULL);
+  CREATE INDEX outbox_sent_by_age ON outbox_sent (at);
+  CREATE TABLE outbox_keys (key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+  CREATE INDEX outbox_keys_by_age ON outbox_keys (at);
+  CREATE TABLE outbox_failed (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL);
+
+  -- Alert state by fingerprint and the batches waiting for recipients (see alerts/engine.ts).
+  CREATE TABLE alerts (
+    fingerprint TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    last_seen INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX alerts_by_status ON alerts (status, last_seen);
+  CREATE TABLE alert_batches (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    recipient_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX alert_batches_by_due ON alert_batches (due_at);
+  CREATE TABLE alert_recipients (key TEXT PRIMARY KEY, recipient TEXT NOT NULL, last_immediate INTEGER);
+  `,
+];

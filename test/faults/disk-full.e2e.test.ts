@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
+import { smallDisk, type SmallDisk } from '../helpers/small-disk.js';
+import { waitFor } from '../helpers/wait.js';
+
+// The data dir on a small real filesystem that the test fills and frees while alerts and callbacks arrive.
+
+let disk: SmallDisk;
+let bot: TestBot;
+afterAll(async () => {
+  await bot?.stop();
+  disk?.free();
+  disk?.unmount();
+});
+
+const webhook = (prefix: string, count: number) =>
+  JSON.stringify({
+    version: '4',
+    status: 'firing',
+    receiver: 'wekube',
+    groupKey: prefix,
+    externalURL: 'http://am',
+    alerts: Array.from({ length: count }, (_, i) => ({
+      status: 'firing',
+      labels: { alertname: `Disk${prefix}`, app: 'order', team: 'ops', severity: 'warning', instance: `${prefix}-${i}` },
+      annotations: { summary: `summary of ${prefix}-${i} `.repeat(20) },
+      startsAt: '2026-11-24T10:00:00Z',
+      fingerprint: `${prefix}-${i}`,
+    })),
+  });
+
+/** How many firing alerts the digests shown to a user announced in all. */
+const announced = (bot: TestBot, user: string) =>
+  bot.fake
+    .shown(`user:${user}`)
+    .map((delivery) => /告警摘要：(\d+) 条触发/.exec(delivery.content))
+    .reduce((sum, match) => sum + (match ? Number(match[1]) : 0), 0);
+
+describe('the data dir runs full, then has room again', () => {
+  it('refuses what it cannot store (503), recovers on its own, and loses nothing it acknowledged', async () => {
+    disk = smallDisk(32);
+    bot = await startBot({
+      dataDir: join(disk.dir, 'data'),
+      extra: { alerts: { digestWindow: '2s', routes: [{ match: 'team="ops"', to: { user: 'lisi' } }] } },
+    });
+    const post = (body: string) => fetch(`${bot.wekube.url}/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const ready = async () => (await fetch(`${bot.wekube.url}/readyz`)).status;
+    const chat = new Conversation(bot);
+
+    // Acknowledged before the fault: its digest falls due while the disk is full.
+    expect((await post(webhook('before', 50))).status).toBe(200);
+
+    // Every byte taken, and the write-ahead log emptied into the database, so the next commit needs new space.
+    const outside = new BetterSqlite3(join(disk.dir, 'data', 'wekube.db'));
+    outside.pragma('wal_checkpoint(TRUNCATE)');
+    outside.close();
+    disk.fill();
+
+    const during = webhook('during', 200);
+    expect((await post(during)).status).toBe(503);
+    expect(await ready()).toBe(503);
+    const callback = bot.sender.text('zhangsan', 'whoami');
+    expect((await bot.sender.deliver(callback, false)).status).toBe(503);
+    // The digest of "before" is due now; it cannot be queued, and it is not lost either.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await ready()).toBe(503);
+
+    disk.free();
+    // Nobody restarts anything: readiness comes back by itself.
+    await waitFor(async () => (await ready()) === 200, 10_000);
+
+    // Alertmanager and WeCom retry what was refused; both run now, once.
+    expect((await post(during)).status).toBe(200);
+    expect((await bot.sender.deliver(callback, false)).status).toBe(200);
+    await chat.expect('zhangsan', /用户 ID/);
+    await waitFor(() => announced(bot, 'lisi') >= 250, 20_000);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(announced(bot, 'lisi')).toBe(250);
+    expect(bot.fake.shown('user:zhangsan').filter((d) => /用户 ID/.test(d.content))).toHaveLength(1);
+  });
+});
