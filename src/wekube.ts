@@ -13,6 +13,7 @@ import type { Command } from './chat/command.js';
 import { Access } from './chat/access.js';
 import { AuditLog } from './chat/audit.js';
 import { ChangeDesk } from './chat/changes.js';
+import { excerpt } from './chat/parse.js';
 import { ChatRouter } from './chat/router.js';
 import { translate, type MessageKey } from './chat/i18n.js';
 import { textReply, type Reply } from './chat/reply.js';
@@ -244,7 +245,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   if (inbox) {
     const { toRun, interrupted } = inbox.unfinished();
     for (const message of interrupted) {
-      const notice = { ...textReply('error.interrupted', { text: message.content ?? message.eventKey ?? '' }, 'warning'), urgent: true };
+      const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
       await channel.send({ user: message.from }, notice, { alongside: () => inbox.markDone(message.dedupKey) });
     }
     for (const message of toRun) track(handleMessage(message));

@@ -1,6 +1,10 @@
 // Alertmanager-style label matchers: `name op value` with op one of = != =~ !~, the value quoted ("...", '...')
 // or bare, several matchers separated by spaces or commas, optionally inside {...}. Regular expressions are
-// anchored at both ends, as Alertmanager anchors them.
+// anchored at both ends, as Alertmanager anchors them, and run on RE2 (re2js), as Alertmanager's Go regexp does:
+// the same syntax, and matching in time linear in the label's length, so no pattern a user types can stall the
+// bot (JavaScript's backtracking RegExp takes seconds on `(a+)+$` and thirty characters).
+import { RE2JS } from 're2js';
+import { own } from '../config/own.js';
 
 export type MatchOperator = '=' | '!=' | '=~' | '!~';
 
@@ -74,9 +78,10 @@ export function parseMatchers(text: string): Matcher[] {
     const match = MATCHER.exec(part);
     if (!match) throw new MatcherError(part, 'syntax');
     const matcher: Matcher = { name: match[1]!, operator: match[2] as MatchOperator, value: unquote(match[3]!, part) };
+    if (matcher.value.length > MAX_VALUE) throw new MatcherError(part.slice(0, 60), 'syntax');
     if (matcher.operator === '=~' || matcher.operator === '!~') {
       try {
-        new RegExp(`^(?:${matcher.value})$`);
+        compiled(matcher.value);
       } catch {
         throw new MatcherError(part, 'regex');
       }
@@ -85,11 +90,14 @@ export function parseMatchers(text: string): Matcher[] {
   });
 }
 
-const regexCache = new Map<string, RegExp>();
-const anchored = (source: string) => {
+/** Longer values are refused: a matcher is typed, not pasted from a file. */
+const MAX_VALUE = 1024;
+
+const regexCache = new Map<string, RE2JS>();
+const compiled = (source: string): RE2JS => {
   let regex = regexCache.get(source);
   if (!regex) {
-    regex = new RegExp(`^(?:${source})$`);
+    regex = RE2JS.compile(source);
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(source, regex);
   }
@@ -99,16 +107,16 @@ const anchored = (source: string) => {
 /** Does a label set satisfy every matcher? A missing label counts as the empty string. */
 export function matches(matchers: readonly Matcher[], labels: Record<string, string>): boolean {
   return matchers.every(({ name, operator, value }) => {
-    const actual = labels[name] ?? '';
+    const actual = own(labels, name) ?? '';
     switch (operator) {
       case '=':
         return actual === value;
       case '!=':
         return actual !== value;
       case '=~':
-        return anchored(value).test(actual);
+        return compiled(value).testExact(actual);
       case '!~':
-        return !anchored(value).test(actual);
+        return !compiled(value).testExact(actual);
     }
   });
 }

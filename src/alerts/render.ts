@@ -1,4 +1,5 @@
 import { formatTime, type Locale } from '../chat/i18n.js';
+import { own } from '../config/own.js';
 import { msg, type Block, type Reply, type Text } from '../chat/reply.js';
 
 /** What a batch holds for one alertname and app: counts, times, a few examples. */
@@ -48,7 +49,7 @@ const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, error: 2, 
 
 function ordered(batch: Batch): AlertGroup[] {
   return [...batch.groups].sort(
-    (a, b) => b.firing - a.firing || (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || a.alertname.localeCompare(b.alertname),
+    (a, b) => b.firing - a.firing || (own(SEVERITY_RANK, a.severity) ?? 9) - (own(SEVERITY_RANK, b.severity) ?? 9) || a.alertname.localeCompare(b.alertname),
   );
 }
 

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
-import { recipientKey, type Recipient } from '../config/schema.js';
+import { own } from '../config/own.js';
+import { recipientKey, WECOM_USER_ID, type Recipient } from '../config/schema.js';
 import { matches, parseMatchers, type Matcher } from './matchers.js';
 import type { Subscriptions } from './subscriptions.js';
 
-const USER_ID = /^[0-9A-Za-z_\-@.]{1,64}$/;
 
 /**
  * Owners named by an `owner` label: a WeCom userid, or an employee number (工号) mapped through
@@ -22,8 +22,8 @@ export class OwnerDirectory {
 
   /** The userid an owner label stands for, if it can be one. */
   resolve(label: string): string | undefined {
-    const mapped = this.employees[label];
-    const userId = mapped ?? (USER_ID.test(label) ? label.toLowerCase() : undefined);
+    const mapped = own(this.employees, label);
+    const userId = mapped ?? (WECOM_USER_ID.test(label) ? label.toLowerCase() : undefined);
     if (!userId) return undefined;
     if (this.#checked.get(userId) === false) return undefined;
     if (!this.#checked.has(userId)) void this.check(userId, mapped ? `employee ${label}` : `owner label ${label}`);
@@ -70,7 +70,7 @@ export function recipientsFor(
   const add = (recipient: Recipient) => found.set(recipientKey(recipient), recipient);
   for (const subscription of context.subscriptions.all) if (matches(subscription.matchers, labels)) add({ user: subscription.user });
   for (const route of context.routes) if (matches(route.matchers, labels)) add(route.to);
-  const app = labels.app ? context.config.apps[labels.app] : undefined;
+  const app = labels.app ? own(context.config.apps, labels.app) : undefined;
   for (const owner of app?.owners ?? []) add({ user: owner });
   if (labels.owner) {
     const owner = context.owners.resolve(labels.owner);

@@ -1,4 +1,5 @@
 import type { Config } from '../config/load.js';
+import { own } from '../config/own.js';
 import type { RoleConfig } from '../config/schema.js';
 import type { Command, User } from './command.js';
 import type { MessageKey, Params } from './i18n.js';
@@ -19,7 +20,7 @@ export class Access {
   }
 
   #roles(user: User): RoleConfig[] {
-    return user.roles.map((name) => this.config.roles[name]).filter((role): role is RoleConfig => role !== undefined);
+    return user.roles.map((name) => own(this.config.roles, name)).filter((role): role is RoleConfig => role !== undefined);
   }
 
   allows(user: User, command: Pick<Command, 'name' | 'permission' | 'environment'>, environment?: string): Decision {

@@ -1,8 +1,10 @@
+import { own } from '../config/own.js';
 import type { AppConfig } from '../config/schema.js';
 import type { Cluster } from '../kube/clusters.js';
 import { RolloutError } from '../kube/rollout.js';
 import type { CommandContext } from './command.js';
 import { joinList } from './i18n.js';
+import { excerpt } from './parse.js';
 import { UserError } from './reply.js';
 
 // What the Kubernetes commands share: finding the app, reaching its cluster, and turning what Kubernetes says
@@ -10,10 +12,10 @@ import { UserError } from './reply.js';
 
 export function requireApp(context: CommandContext, name: string): { name: string; app: AppConfig } {
   const lowered = name.toLowerCase();
-  const app = context.config.apps[lowered];
+  const app = own(context.config.apps, lowered);
   if (!app) {
     const known = Object.keys(context.config.apps);
-    throw new UserError(known.length ? 'app.unknown' : 'app.none', { app: name, apps: joinList(context.locale, known) });
+    throw new UserError(known.length ? 'app.unknown' : 'app.none', { app: excerpt(name), apps: joinList(context.locale, known) });
   }
   return { name: lowered, app };
 }

@@ -56,3 +56,12 @@ export function extractEnvironments(tokens: string[]): { tokens: string[]; envir
   }
   return { tokens: rest, environments };
 }
+
+/** A command is typed, not pasted: longer input is refused before it is parsed. */
+export const MAX_COMMAND_CHARS = 2000;
+
+/** What a reply may quote of what the user typed: the start of it, on one line. */
+export function excerpt(text: string, max = 40): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}

@@ -4,7 +4,7 @@ import { Access } from './access.js';
 import { isAudited, type AuditEntry } from './audit.js';
 import { usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
 import { joinList } from './i18n.js';
-import { extractEnvironments, normalize, tokenize, unquote } from './parse.js';
+import { excerpt, extractEnvironments, MAX_COMMAND_CHARS, normalize, tokenize, unquote } from './parse.js';
 import { UserError, msg, textReply, type Reply } from './reply.js';
 
 export interface Incoming {
@@ -72,14 +72,16 @@ export class ChatRouter {
 
   async handle(incoming: Incoming): Promise<Reply> {
     const { config, logger, services } = this.options;
+    if (incoming.text.length > MAX_COMMAND_CHARS) {
+      return { urgent: true, ...textReply('error.tooLong', { length: incoming.text.length, max: MAX_COMMAND_CHARS, text: excerpt(incoming.text.slice(0, 200)) }, 'error') };
+    }
     const text = normalize(incoming.text);
     const { tokens, environments } = extractEnvironments(tokenize(text));
     if (tokens.length === 0) return textReply('hint.empty', undefined, 'muted');
 
     const command = this.lookup(tokens[0]!);
     if (!command) {
-      const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-      return textReply('hint.unknown', { text: shown }, 'muted');
+      return textReply('hint.unknown', { text: excerpt(text) }, 'muted');
     }
 
     const user = this.access.user(incoming.userId);

@@ -11,10 +11,12 @@ const duration = z
 
 const name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be lower-case letters, digits and "-"');
 
-// WeCom user ids: 1-64 bytes of [0-9A-Za-z_-@.], case-insensitive (wecom-api.md §4.8). Kept lower-case.
+// WeCom user ids: 1-64 bytes of [0-9A-Za-z_-@.], case-insensitive (wecom-api.md §4.8). Kept lower-case. Every id
+// that becomes a recipient passes this: `|` separates recipients in WeCom's touser.
+export const WECOM_USER_ID = /^[0-9A-Za-z_\-@.]{1,64}$/;
 export const wecomUserId = z
   .string()
-  .regex(/^[0-9A-Za-z_\-@.]{1,64}$/, 'must be a WeCom userid (1-64 of A-Z a-z 0-9 _ - @ .)')
+  .regex(WECOM_USER_ID, 'must be a WeCom userid (1-64 of A-Z a-z 0-9 _ - @ .)')
   .transform((id) => id.toLowerCase());
 
 const recipient = z.union([

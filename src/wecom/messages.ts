@@ -1,4 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { own } from '../config/own.js';
+import { WECOM_USER_ID } from '../config/schema.js';
 
 // Every value stays a string (MsgId exceeds 2^53), entities are never expanded, element names are matched
 // case-insensitively (AgentID and AgentId both occur, wecom-api.md §3.4).
@@ -19,16 +21,23 @@ export class XmlError extends Error {
 
 function parseXml(text: string): Record<string, unknown> {
   if (/<!(DOCTYPE|ENTITY)/i.test(text)) throw new XmlError('DOCTYPE and ENTITY declarations are not accepted');
-  const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new XmlError(`not well-formed XML: ${valid.err.msg}`);
-  const root = parser.parse(text) as Record<string, unknown>;
-  const xml = root.xml;
+  let root: Record<string, unknown>;
+  try {
+    const valid = XMLValidator.validate(text);
+    if (valid !== true) throw new XmlError(`not well-formed XML: ${valid.err.msg}`);
+    root = parser.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    // The parser refuses some input by throwing (too deep, reserved names such as __proto__): still the input's fault.
+    if (error instanceof XmlError) throw error;
+    throw new XmlError(`XML refused: ${(error as Error).message.slice(0, 120)}`);
+  }
+  const xml = own(root, 'xml');
   if (typeof xml !== 'object' || xml === null) throw new XmlError('no <xml> root element');
   return xml as Record<string, unknown>;
 }
 
 function text(fields: Record<string, unknown>, name: string): string | undefined {
-  const value = fields[name];
+  const value = own(fields, name);
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && Object.keys(value).length === 0) return '';
@@ -73,6 +82,8 @@ export function parseMessage(xml: string): InboundMessage {
   const createTime = text(fields, 'createtime');
   const msgType = text(fields, 'msgtype');
   if (!from) throw new XmlError('<FromUserName> is missing');
+  // It becomes the recipient of the reply: "a|b" would be two (touser's separator), so only a real userid passes.
+  if (!WECOM_USER_ID.test(from)) throw new XmlError('<FromUserName> is not a WeCom userid');
   if (!createTime || !/^\d{1,12}$/.test(createTime)) throw new XmlError('<CreateTime> is missing or not a number');
   if (!msgType) throw new XmlError('<MsgType> is missing');
   const msgId = text(fields, 'msgid');

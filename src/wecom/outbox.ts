@@ -166,6 +166,7 @@ export class Outbox {
       update: sql.prepare('UPDATE outbox SET attempts = ?, not_before = ?, first_error_at = ?, last_error = ? WHERE id = ?'),
       remove: sql.prepare('DELETE FROM outbox WHERE id = ?'),
       sent: sql.prepare('INSERT INTO outbox_sent (recipient, at) VALUES (?, ?)'),
+      unsent: sql.prepare('DELETE FROM outbox_sent WHERE rowid = ?'),
       pruneSent: sql.prepare('DELETE FROM outbox_sent WHERE at < ?'),
       keyInsert: sql.prepare('INSERT INTO outbox_keys (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       pruneKeys: sql.prepare('DELETE FROM outbox_keys WHERE at < ?'),
@@ -284,8 +285,9 @@ export class Outbox {
     const { logger } = this.options;
     const started = this.#now();
     // Counted, and committed, before sending: a request that timed out may still have been delivered and counted.
+    let sentRow: number | bigint;
     try {
-      this.db.transaction(() => this.#statements.sent.run(key, started));
+      sentRow = this.db.transaction(() => this.#statements.sent.run(key, started).lastInsertRowid);
     } catch (error) {
       logger.error({ err: error }, 'outbox cannot write; sending waits for the store');
       entry.notBefore = started + (this.options.retryBaseMs ?? 1_000);
@@ -297,7 +299,10 @@ export class Outbox {
 
     let outcome: Outcome;
     try {
-      outcome = this.#judge(entry, await this.#deliver(entry));
+      const response = await this.#deliver(entry);
+      // WeCom answered with an error: nothing was delivered, so the attempt does not count against the windows.
+      if (response.errcode !== 0) this.#uncount(key, started, sentRow);
+      outcome = this.#judge(entry, response);
     } catch (error) {
       const pause = error instanceof WecomApiError && error.errcode !== undefined && PAUSING.has(error.errcode);
       outcome = pause ? { ok: false, pause: true, reason: (error as Error).message } : { ok: false, transient: true, reason: (error as Error).message };
@@ -349,6 +354,17 @@ export class Outbox {
       } catch {
         // housekeeping only: the next minute prunes
       }
+    }
+  }
+
+  #uncount(key: string, at: number, row: number | bigint): void {
+    const sent = this.#sent.get(key);
+    const index = sent?.lastIndexOf(at) ?? -1;
+    if (index >= 0) sent!.splice(index, 1);
+    try {
+      this.#statements.unsent.run(row);
+    } catch {
+      // Kept counted: only ever too careful.
     }
   }
 

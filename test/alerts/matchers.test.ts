@@ -43,4 +43,17 @@ describe('Alertmanager-style matchers', () => {
     expect(formatMatchers(m)).toBe('alertname="Etcd No Leader" app=etcd severity=~"a|b"');
     expect(parseMatchers(formatMatchers(m))).toEqual(m);
   });
+
+  it('matches a catastrophic-backtracking pattern in linear time (RE2), and refuses what RE2 cannot run', () => {
+    const evil = parseMatchers('a=~"(a+)+$"');
+    for (let length = 20; length <= 5_000; length *= 2) expect(matches(evil, { a: `${'a'.repeat(length)}b` })).toBe(false);
+    expect(matches(evil, { a: 'a'.repeat(100_000) })).toBe(true);
+    expect(() => parseMatchers('a=~"x(?=y)"')).toThrow(MatcherError);
+    expect(() => parseMatchers(`a="${'x'.repeat(2000)}"`)).toThrow(MatcherError);
+  });
+
+  it('never reaches Object.prototype through a label name', () => {
+    expect(matches(parseMatchers('constructor=""'), {})).toBe(true);
+    expect(matches(parseMatchers('toString=~".+"'), {})).toBe(false);
+  });
 });

@@ -34,8 +34,11 @@ export interface Delivery {
   replacedWith?: string;
 }
 
-/** Injected failures: a business error, an HTTP status, or an answer delayed after the request was processed. */
-export type Fault = { errcode: number; errmsg?: string } | { http: number } | { delayMs: number };
+/**
+ * Injected failures: a business error, an HTTP status, an answer delayed after the request was processed, or a
+ * hang (nothing processed, no answer until the client gives up).
+ */
+export type Fault = { errcode: number; errmsg?: string } | { http: number } | { delayMs: number } | { hang: true };
 
 export interface FakeWecomOptions {
   corpId: string;
@@ -92,6 +95,7 @@ export class FakeWecom {
   #tokens = new Map<string, { agentId: number; secret: string; expiresAt: number }>();
   #current = new Map<string, string>();
   #faults = new Map<string, Fault[]>();
+  #standing = new Map<string, Fault>();
   #sentRequests = new Map<string, number>();
   #open = new Set<ServerResponse>();
   /** response_code -> what it may update; single-use, 72 h (wecom-api.md §4.4). */
@@ -118,6 +122,12 @@ export class FakeWecom {
   /** The next requests to `path` fail in turn with these faults. */
   inject(path: string, ...faults: Fault[]): void {
     this.#faults.set(path, [...(this.#faults.get(path) ?? []), ...faults]);
+  }
+
+  /** Every request to `path` fails with this fault until `outage(path, undefined)`: WeCom having a bad time. */
+  outage(path: string, fault: Fault | undefined): void {
+    if (fault) this.#standing.set(path, fault);
+    else this.#standing.delete(path);
   }
 
   /** Invalidates every token now, as WeCom may ("提前使access_token失效"). */
@@ -152,7 +162,8 @@ export class FakeWecom {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
 
-    const fault = this.#faults.get(url.pathname)?.shift();
+    const fault = this.#faults.get(url.pathname)?.shift() ?? this.#standing.get(url.pathname);
+    if (fault && 'hang' in fault) return; // the socket stays open until the client aborts or stop() destroys it
     if (fault && 'http' in fault) {
       res.writeHead(fault.http).end();
       return;

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/store/database.js';
 import { WecomApi } from '../../src/wecom/api.js';
-import { Outbox, type Window } from '../../src/wecom/outbox.js';
+import { Outbox, type FailedEntry, type Window } from '../../src/wecom/outbox.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -26,6 +26,8 @@ async function setup(
     limits?: Record<'user' | 'chat' | 'robot', Window[]>;
     timeoutMs?: number;
     dataDir?: string;
+    giveUpAfterMs?: number;
+    onGiveUp?: (failed: FailedEntry) => void;
   } = {},
 ) {
   const fake = new FakeWecom({ corpId: CORP, apps: [APP], users: ['zhangsan', 'lisi'], robots: ['robot-key'], chats: ['opschat'], ...options.fake });
@@ -33,7 +35,17 @@ async function setup(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
   const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
   const db = Database.open(dataDir);
-  const outbox = new Outbox(db, { api, logger, limits: options.limits, retryBaseMs: 50, rateWaitMs: 300, pauseMs: 60_000 });
+  const outbox = new Outbox(db, {
+    api,
+    logger,
+    limits: options.limits,
+    retryBaseMs: 50,
+    retryMaxMs: 400,
+    rateWaitMs: 300,
+    pauseMs: 60_000,
+    giveUpAfterMs: options.giveUpAfterMs,
+    onGiveUp: options.onGiveUp,
+  });
   outbox.start();
   cleanup.push(async () => {
     await outbox.stop();
@@ -181,4 +193,48 @@ describe('WeCom client and outbox', () => {
     expect(second.fake.deliveries).toHaveLength(0);
     expect(second.outbox.pending).toBe(5);
   });
+
+  it('rides out a WeCom outage of every kind and then delivers everything once, in order, giving nothing up', async () => {
+    const givenUp: FailedEntry[] = [];
+    const { fake, outbox } = await setup({ timeoutMs: 300, onGiveUp: (failed) => givenUp.push(failed) });
+    const users = ['zhangsan', 'lisi'];
+    const path = '/cgi-bin/message/send';
+    fake.outage(path, { errcode: -1 });
+    for (let i = 0; i < 20; i++) for (const user of users) await outbox.enqueue({ user }, `${user} ${i}`, 'text');
+    const phases = [{ errcode: 45009 }, { http: 502 }, { hang: true as const }];
+    for (const fault of phases) {
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      fake.outage(path, fault);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(fake.deliveries).toHaveLength(0);
+    fake.outage(path, undefined);
+    await waitFor(() => outbox.pending === 0, 20_000);
+    for (const user of users) expect(fake.shown(`user:${user}`).map((d) => d.content)).toEqual(Array.from({ length: 20 }, (_, i) => `${user} ${i}`));
+    expect(fake.deliveries.every((d) => d.shown)).toBe(true);
+    expect(givenUp).toEqual([]);
+    expect(outbox.failed).toEqual([]);
+  });
+
+  it('gives up a message only past the horizon, and reports it', async () => {
+    const givenUp: FailedEntry[] = [];
+    const { fake, outbox } = await setup({ giveUpAfterMs: 500, onGiveUp: (failed) => givenUp.push(failed) });
+    fake.outage('/cgi-bin/message/send', { errcode: -1 });
+    await outbox.enqueue({ user: 'lisi' }, 'never through', 'text');
+    await waitFor(() => givenUp.length === 1, 5_000);
+    expect(givenUp[0]!.reason).toMatch(/errcode -1.*still failing/);
+    expect(outbox.failed).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.path === '/cgi-bin/message/send').length).toBeGreaterThan(2);
+  });
+
+  it('shows every one of many identical replies, even a thousand messages apart', async () => {
+    const limits = { user: [{ windowMs: 1000, max: 10_000 }], chat: RATE, robot: RATE };
+    const { fake, outbox } = await setup({ limits, fake: { memberLimits: [{ windowMs: 1000, max: 10_000 }] } });
+    for (let i = 0; i < 1_001; i++) await outbox.enqueue({ user: 'zhangsan' }, i % 1000 === 0 || i < 40 ? 'help' : `other ${i}`, 'text');
+    await waitFor(() => outbox.pending === 0, 30_000);
+    expect(fake.shown('user:zhangsan')).toHaveLength(1_001);
+    expect(fake.deliveries.filter((d) => d.dropped === 'duplicate')).toEqual([]);
+  });
 });
+
+const RATE = [{ windowMs: 1000, max: 10_000 }];
