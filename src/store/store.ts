@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
+import { DurableJsonFile } from './durable-file.js';
 
 /**
- * One lowdb file under the data dir. Changes are made to `data` in memory; `save()` resolves once a write that
- * includes them is on disk. Writes are atomic (steno: temp file + rename) and coalesced: every `save()` made
- * while a write is in flight shares the one write after it, so a burst of a thousand events is a few writes.
+ * One lowdb file under the data dir, for the small documents that change at the pace of people (subscriptions,
+ * pending changes, the audit log); what changes with every event lives in the database (database.ts). Changes are
+ * made to `data` in memory; `save()` resolves once a write that includes them is durable (durable-file.ts).
+ * Writes are coalesced: every `save()` made while a write is in flight shares the one write after it. A failed
+ * write is tried again on its own, with backoff, until one succeeds: memory holds the truth meanwhile, and
+ * readiness says the file cannot be written.
  */
 export class Collection<T> {
   #db: Low<T>;
@@ -64,6 +67,23 @@ export class Collection<T> {
     await this.#writing;
     this.#writing = undefined;
     if (this.#next) void this.#write();
+    else if (this.#lastError) this.#retry();
+  }
+
+  #retryMs = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+
+  #retry(): void {
+    if (this.#retryTimer) return;
+    this.#retryMs = Math.min(Math.max(this.#retryMs * 2, 500), 30_000);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.save().then(
+        () => (this.#retryMs = 0),
+        () => undefined, // #write schedules the next try
+      );
+    }, this.#retryMs);
+    this.#retryTimer.unref();
   }
 
   /** Waits for every write asked for so far. */
@@ -85,7 +105,7 @@ export class Store {
   /** Opens (or creates) `<dataDir>/<name>.json`. A file that is not valid JSON stops start-up with its name. */
   async open<T>(name: string, defaults: () => T): Promise<Collection<T>> {
     const file = join(this.dataDir, `${name}.json`);
-    const adapter = new DataFile<T>(file, { parse: JSON.parse, stringify: (data) => JSON.stringify(data) });
+    const adapter = new DurableJsonFile<T>(file);
     const db = new Low<T>(adapter, defaults());
     try {
       await db.read();

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
+import { smallDisk } from '../helpers/small-disk.js';
+import { waitFor } from '../helpers/wait.js';
 
 describe('store', () => {
   it('coalesces a burst of saves into a few writes, and every save resolves once its data is on disk', async () => {
@@ -34,5 +36,27 @@ describe('store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wekube-store-'));
     writeFileSync(join(dir, 'inbox.json'), '{"entries": {');
     await expect(new Store(dir).open('inbox', () => ({}))).rejects.toThrow(/inbox\.json: .*move it aside/);
+  });
+
+  it('leaves no temporary file behind when the disk is full, and writes again by itself once there is room', async () => {
+    const disk = smallDisk(4);
+    try {
+      const store = new Store(disk.dir);
+      const items = await store.open<{ items: string[] }>('items', () => ({ items: [] }));
+      items.data.items.push('first');
+      await items.save();
+      disk.fill();
+      items.data.items.push('x'.repeat(100_000));
+      await expect(items.save()).rejects.toThrow(/ENOSPC/);
+      expect(store.error?.file).toMatch(/items\.json$/);
+      expect(readdirSync(disk.dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+      expect(JSON.parse(readFileSync(join(disk.dir, 'items.json'), 'utf8')).items).toEqual(['first']);
+      disk.free();
+      // Nobody saves again: the store retries on its own.
+      await waitFor(() => store.error === undefined, 5_000);
+      expect(JSON.parse(readFileSync(join(disk.dir, 'items.json'), 'utf8')).items).toHaveLength(2);
+    } finally {
+      disk.unmount();
+    }
   });
 });
