@@ -1,5 +1,7 @@
 # wekube: multi-stage build, production dependencies only, runs as the unprivileged "node" user.
-FROM node:26-slim AS build
+# Node 20, the major the tests run on. better-sqlite3 is a native module: its install script fetches a prebuilt
+# binary or compiles SQLite, hence the build tools in the dependency stage only.
+FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -8,12 +10,13 @@ COPY src src
 COPY commands commands
 RUN npm run build
 
-FROM node:26-slim AS production-deps
+FROM node:20-bookworm-slim AS production-deps
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts
+RUN npm ci --omit=dev
 
-FROM node:26-slim
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     WEKUBE_CONFIG=/app/config/wekube.yaml \
     WEKUBE_DATA_DIR=/var/lib/wekube

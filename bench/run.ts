@@ -3,6 +3,8 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   'callback-ack': () => import('./callback-ack.js'),
   deploy: () => import('./deploy.js'),
   'alert-storm': () => import('./alert-storm.js'),
+  'callback-vs-koa': () => import('./callback-vs-koa.js'),
+  'storm-vs-alertmanager': () => import('./storm-vs-alertmanager.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

@@ -105,9 +105,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       },
     });
     metrics.sources.outboxPending = () => outbox.pending;
-    const pendingInbox = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
-    inbox = pendingInbox;
-    const pruner = setInterval(() => pendingInbox.prune(), 60_000);
+    const wecomInbox = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
+    inbox = wecomInbox;
+    const pruner = setInterval(() => wecomInbox.prune(), 60_000);
     stopping.push(async () => clearInterval(pruner));
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
@@ -214,31 +214,50 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     await channel.send({ user: userId }, reply, { alongside });
   }
 
+  let stoppingNow = false;
+  /**
+   * Retries a write the store refused (a full disk) until it goes through: the message was acknowledged, so its
+   * start and its reply must not be dropped. Gives up only when wekube stops; a restart then runs or reports it.
+   */
+  async function untilStored(write: () => Promise<void> | void, key: string): Promise<void> {
+    for (let wait = 500; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        return await write();
+      } catch (error) {
+        if (stoppingNow) throw error;
+        logger.warn({ err: error, key, retryInMs: wait }, 'could not store a step of a message; will try again');
+        await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+      }
+    }
+  }
+
   async function handleMessage(message: InboundMessage): Promise<void> {
-    const markDone = () => inbox?.markDone(message.dedupKey);
+    const key = message.dedupKey;
+    const reply = (to: string, answer: Reply) => untilStored(() => channel.send({ user: to }, answer, { alongside: () => inbox?.markDone(key) }), key);
     try {
       if (message.msgType === 'text' && message.content !== undefined) {
-        await inbox?.started(message.dedupKey);
-        await runText(message.from, message.content, markDone);
+        await untilStored(() => inbox?.started(key), key);
+        await reply(message.from, await router.handle({ userId: message.from, text: message.content }));
       } else if (message.event === 'template_card_event' && message.eventKey) {
         // A button of a card: its key is the command it stands for, run as the user who clicked (with every check).
-        await inbox?.started(message.dedupKey);
-        const reply = await router.handle({ userId: message.from, text: message.eventKey });
+        await untilStored(() => inbox?.started(key), key);
+        const answer = await router.handle({ userId: message.from, text: message.eventKey });
         if (message.responseCode && wecomChannel) {
-          const failed = reply.blocks.some((block) => 'tone' in block && block.tone === 'error');
+          const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
           const action = ACTION_LABELS[message.eventKey.split(' ')[0]!.toLowerCase()] ?? 'card.action';
           const label = translate(config.locale, action);
-          await wecomChannel.updateCard(message.from, message.responseCode, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label }));
+          const card = wecomChannel;
+          await untilStored(() => card.updateCard(message.from, message.responseCode!, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label })), key);
         }
-        await channel.send({ user: message.from }, reply, { alongside: markDone });
+        await reply(message.from, answer);
       } else if (message.msgType !== 'event') {
         // Images, voice, files: not commands; point at help.
-        await channel.send({ user: message.from }, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, { alongside: markDone });
+        await reply(message.from, { ...textReply('hint.empty', undefined, 'muted'), urgent: true });
       } else {
-        await inbox?.done(message.dedupKey);
+        await untilStored(() => inbox?.done(key), key);
       }
     } catch (error) {
-      logger.error({ err: error, key: message.dedupKey }, 'message could not be handled');
+      logger.error({ err: error, key }, 'message could not be handled');
     }
   }
 
@@ -293,6 +312,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     url,
     logger,
     async stop() {
+      stoppingNow = true;
       terminal?.close();
       await new Promise<void>((resolveClose) => {
         server.close(() => resolveClose());

@@ -87,8 +87,8 @@ function truncateUtf8(text: string, limit: number): string {
 
 export class FakeWecom {
   readonly deliveries: Delivery[] = [];
-  /** Every API request, in arrival order: path, and when it came and was answered. */
-  readonly requests: { path: string; at: number; answeredAt?: number; errcode?: number }[] = [];
+  /** Every API request, in arrival order: path, when it came and was answered, and a message/send's touser. */
+  readonly requests: { path: string; at: number; answeredAt?: number; errcode?: number; to?: string }[] = [];
   gettokenCalls = 0;
   #server: Server;
   #now: () => number;
@@ -161,6 +161,13 @@ export class FakeWecom {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
+    if (url.pathname === '/cgi-bin/message/send') {
+      try {
+        record.to = `user:${String((JSON.parse(raw) as { touser?: unknown }).touser)}`;
+      } catch {
+        // not JSON: answered as WeCom would below
+      }
+    }
 
     const fault = this.#faults.get(url.pathname)?.shift() ?? this.#standing.get(url.pathname);
     if (fault && 'hang' in fault) return; // the socket stays open until the client aborts or stop() destroys it
@@ -287,7 +294,8 @@ export class FakeWecom {
   }
 
   #updateCard(agentId: number, request: Record<string, unknown>): Record<string, unknown> {
-    if (request.agentid !== agentId) return this.#error(301002);
+    // Alertmanager sends agentid as a JSON string; WeCom takes either.
+    if (Number(request.agentid) !== agentId) return this.#error(301002);
     const code = this.#responseCodes.get(String(request.response_code));
     if (!code || code.used || code.expiresAt <= this.#now()) return this.#error(40058, 'invalid response_code');
     code.used = true;
@@ -305,7 +313,8 @@ export class FakeWecom {
   }
 
   #messageSend(agentId: number, request: Record<string, unknown>): Record<string, unknown> {
-    if (request.agentid !== agentId) return this.#error(301002);
+    // Alertmanager sends agentid as a JSON string; WeCom takes either.
+    if (Number(request.agentid) !== agentId) return this.#error(301002);
     const touser = typeof request.touser === 'string' ? request.touser : '';
     if (!touser) return this.#error(82001);
     const checked = this.#content(request, 2048, 45002);

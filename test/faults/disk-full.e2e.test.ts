@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startAlertmanager, type RunningAlertmanager } from '../helpers/alertmanager.js';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
 import { smallDisk, type SmallDisk } from '../helpers/small-disk.js';
 import { waitFor } from '../helpers/wait.js';
@@ -9,8 +10,10 @@ import { waitFor } from '../helpers/wait.js';
 
 let disk: SmallDisk;
 let bot: TestBot;
+let alertmanager: RunningAlertmanager;
 afterAll(async () => {
   await bot?.stop();
+  await alertmanager?.stop();
   disk?.free();
   disk?.unmount();
 });
@@ -41,9 +44,10 @@ const announced = (bot: TestBot, user: string) =>
 describe('the data dir runs full, then has room again', () => {
   it('refuses what it cannot store (503), recovers on its own, and loses nothing it acknowledged', async () => {
     disk = smallDisk(32);
+    alertmanager = await startAlertmanager({ webhookUrl: 'http://127.0.0.1:9/unused' });
     bot = await startBot({
       dataDir: join(disk.dir, 'data'),
-      extra: { alerts: { digestWindow: '2s', routes: [{ match: 'team="ops"', to: { user: 'lisi' } }] } },
+      extra: { alerts: { digestWindow: '2s', alertmanagerUrl: alertmanager.url, routes: [{ match: 'team="ops"', to: { user: 'lisi' } }] } },
     });
     const post = (body: string) => fetch(`${bot.wekube.url}/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const ready = async () => (await fetch(`${bot.wekube.url}/readyz`)).status;
@@ -51,6 +55,10 @@ describe('the data dir runs full, then has room again', () => {
 
     // Acknowledged before the fault: its digest falls due while the disk is full.
     expect((await post(webhook('before', 50))).status).toBe(200);
+    // Acknowledged before the fault too, and still running when it comes (Alertmanager is frozen): its reply
+    // cannot be stored when it is ready, and must reach lisi once there is room.
+    alertmanager.pause();
+    await chat.send('lisi', 'silences');
 
     // Every byte taken, and the write-ahead log emptied into the database, so the next commit needs new space.
     const outside = new BetterSqlite3(join(disk.dir, 'data', 'wekube.db'));
@@ -63,6 +71,7 @@ describe('the data dir runs full, then has room again', () => {
     expect(await ready()).toBe(503);
     const callback = bot.sender.text('zhangsan', 'whoami');
     expect((await bot.sender.deliver(callback, false)).status).toBe(503);
+    alertmanager.resume();
     // The digest of "before" is due now; it cannot be queued, and it is not lost either.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(await ready()).toBe(503);
@@ -75,9 +84,11 @@ describe('the data dir runs full, then has room again', () => {
     expect((await post(during)).status).toBe(200);
     expect((await bot.sender.deliver(callback, false)).status).toBe(200);
     await chat.expect('zhangsan', /用户 ID/);
+    await chat.expect('lisi', /没有生效的静默/);
     await waitFor(() => announced(bot, 'lisi') >= 250, 20_000);
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(announced(bot, 'lisi')).toBe(250);
     expect(bot.fake.shown('user:zhangsan').filter((d) => /用户 ID/.test(d.content))).toHaveLength(1);
+    expect(bot.fake.shown('user:lisi').filter((d) => /没有生效的静默/.test(d.content))).toHaveLength(1);
   });
 });

@@ -13,6 +13,9 @@ export interface RunningAlertmanager {
   /** Posts alerts through Alertmanager's own API, as Prometheus does. */
   post(alerts: { labels: Record<string, string>; annotations?: Record<string, string>; startsAt?: string; endsAt?: string }[]): Promise<void>;
   get<T>(path: string): Promise<T>;
+  /** Freezes the process (SIGSTOP): requests to it hang until `resume`. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -67,7 +70,14 @@ export async function startAlertmanager(options: { webhookUrl: string; token?: s
     async get<T>(path: string) {
       return (await (await fetch(`${url}${path}`)).json()) as T;
     },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
+    },
     async stop() {
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
     },
