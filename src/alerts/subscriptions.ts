@@ -40,17 +40,30 @@ export class Subscriptions {
     const data = this.collection.data;
     const subscription: Subscription = { id: ++data.seq, user, text, matchers, createdAt: now.toISOString() };
     data.items.push(subscription);
-    await this.collection.save();
+    try {
+      await this.collection.save();
+    } catch (error) {
+      // The user is told it failed: it must not take effect later when the store heals.
+      data.items = data.items.filter((item) => item !== subscription);
+      throw error;
+    }
     return { subscription, existed: false };
   }
 
   /** Removes one of the user's subscriptions by id, or all of them; resolves with how many went. */
   async remove(user: string, which: number | 'all'): Promise<number> {
     const data = this.collection.data;
-    const before = data.items.length;
-    data.items = data.items.filter((item) => item.user !== user || (which !== 'all' && item.id !== which));
-    const removed = before - data.items.length;
-    if (removed > 0) await this.collection.save();
+    const before = data.items;
+    data.items = before.filter((item) => item.user !== user || (which !== 'all' && item.id !== which));
+    const removed = before.length - data.items.length;
+    if (removed > 0) {
+      try {
+        await this.collection.save();
+      } catch (error) {
+        data.items = before;
+        throw error;
+      }
+    }
     return removed;
   }
 }

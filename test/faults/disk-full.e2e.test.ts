@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -90,5 +91,40 @@ describe('the data dir runs full, then has room again', () => {
     expect(announced(bot, 'lisi')).toBe(250);
     expect(bot.fake.shown('user:zhangsan').filter((d) => /用户 ID/.test(d.content))).toHaveLength(1);
     expect(bot.fake.shown('user:lisi').filter((d) => /没有生效的静默/.test(d.content))).toHaveLength(1);
+  });
+});
+
+describe('the data dir turns read-only, then writable again', () => {
+  it('keeps storing alerts and callbacks durably, reports the files it cannot write, and heals by itself', async () => {
+    const roDisk = smallDisk(32);
+    const dataDir = join(roDisk.dir, 'data');
+    const roBot = await startBot({ dataDir, extra: { alerts: { digestWindow: '1s', routes: [{ match: 'team="ops"', to: { user: 'lisi' } }] } } });
+    const chat = new Conversation(roBot);
+    const post = (body: string) => fetch(`${roBot.wekube.url}/alerts/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const ready = async () => (await fetch(`${roBot.wekube.url}/readyz`)).status;
+    try {
+      await chat.ask('zhangsan', 'subscribe app=order', /已订阅/);
+      // A read-only bind mount over the data dir: what is opened from now on cannot be written. SQLite keeps its
+      // files open, so the hot path goes on; the lowdb files are written through new files, and those fail.
+      execFileSync('mount', ['--bind', dataDir, dataDir]);
+      execFileSync('mount', ['-o', 'remount,bind,ro', dataDir]);
+      try {
+        expect((await post(webhook('readonly', 20))).status).toBe(200);
+        await chat.ask('zhangsan', 'whoami', /用户 ID/);
+        await chat.ask('zhangsan', 'subscribe app=pay', /出错/);
+        await waitFor(async () => (await ready()) === 503, 5_000);
+      } finally {
+        execFileSync('umount', [dataDir]);
+      }
+      await waitFor(async () => (await ready()) === 200, 40_000);
+      await waitFor(() => announced(roBot, 'lisi') >= 20, 10_000);
+      expect(announced(roBot, 'lisi')).toBe(20);
+      // The subscription that was refused did not take effect later; it can be made now.
+      expect(await chat.ask('zhangsan', 'subscribe', /我的告警订阅/)).not.toContain('app=pay');
+      await chat.ask('zhangsan', 'subscribe app=pay', /已订阅/);
+    } finally {
+      await roBot.stop();
+      roDisk.unmount();
+    }
   });
 });
