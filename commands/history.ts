@@ -12,10 +12,10 @@ export default defineCommand({
   environment: true,
   audited: true,
   async run(context, args) {
-    const { name } = requireApp(context, args.app);
+    const { name, app } = requireApp(context, args.app);
     context.record({ app: name });
     return inCluster(context, async (cluster) => {
-      const revisions = await history(cluster, name);
+      const revisions = await history(cluster, name, app.container);
       if (revisions.length === 0) return { blocks: [{ type: 'text', text: msg('history.none', { app: name, env: context.environment }) }] };
       const items: Text[] = revisions.map((r) => {
         const line = `#${r.revision} ${tagOf(r.image)} · ${formatTime(context.locale, context.config.timezone, r.createdAt)} · ${r.cause ?? '-'}`;

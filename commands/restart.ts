@@ -13,11 +13,11 @@ export default defineCommand({
   mutates: true,
   audited: true,
   async plan(context, args) {
-    const { name } = requireApp(context, args.app);
+    const { name, app } = requireApp(context, args.app);
     return inCluster(context, async (cluster) => {
       const deployment = await requireDeployment(cluster, name);
       if (deployment.spec?.paused) throw new RolloutError('paused', { app: name });
-      const state = { image: imageOf(deployment.spec?.template), replicas: deployment.spec?.replicas ?? 0, revision: revisionOf(deployment) };
+      const state = { image: imageOf(deployment.spec?.template, name, app.container), replicas: deployment.spec?.replicas ?? 0, revision: revisionOf(deployment) };
       return {
         app: name,
         summary: msg('restart.summary', { app: name, env: context.environment }),

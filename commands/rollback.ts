@@ -16,11 +16,11 @@ export default defineCommand({
   mutates: true,
   audited: true,
   async plan(context, args) {
-    const { name } = requireApp(context, args.app);
+    const { name, app } = requireApp(context, args.app);
     return inCluster(context, async (cluster) => {
       // The same choice the undo makes, made early so the preview says where it goes.
       const { deployment, target } = await rollbackTarget(cluster, name, args.revision);
-      const current = imageOf(deployment.spec?.template);
+      const current = imageOf(deployment.spec?.template, name, app.container);
       const replicas = deployment.spec?.replicas ?? 0;
       return {
         app: name,
@@ -30,20 +30,20 @@ export default defineCommand({
             type: 'fields',
             fields: [
               { label: msg('field.revision'), value: `${revisionOf(deployment)} → ${revisionOf(target)}` },
-              { label: msg('field.image'), value: `${tagOf(current)} → ${tagOf(imageOf(target.spec?.template))}` },
+              { label: msg('field.image'), value: `${tagOf(current)} → ${tagOf(imageOf(target.spec?.template, name, app.container))}` },
               { label: msg('field.replicas'), value: String(replicas) },
             ],
           },
         ],
         before: { image: current, replicas, revision: revisionOf(deployment) },
-        after: { image: imageOf(target.spec?.template), replicas },
+        after: { image: imageOf(target.spec?.template, name, app.container), replicas },
       };
     });
   },
   async run(context, args, plan) {
-    const { name } = requireApp(context, args.app);
+    const { name, app } = requireApp(context, args.app);
     return inCluster(context, async (cluster) => {
-      const result = await undo(cluster, name, args.revision, changeCause(context, `rollback ${name}${args.revision ? ` to ${args.revision}` : ''}`));
+      const result = await undo(cluster, name, args.revision, changeCause(context, `rollback ${name}${args.revision ? ` to ${args.revision}` : ''}`), app.container);
       if (result.outcome === 'skipped') {
         context.record({ after: plan!.before, reason: `skipped: already at revision ${result.revision}` });
         return { blocks: [{ type: 'text', text: msg('rollback.skipped', { app: name, revision: result.revision }), tone: 'muted' }] };

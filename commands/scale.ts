@@ -26,7 +26,7 @@ export default defineCommand({
       const autoscaler = await autoscalerFor(cluster, name);
       const preview: Block[] = [{ type: 'fields', fields: [{ label: msg('field.replicas'), value: `${current} → ${args.replicas}` }] }];
       if (autoscaler) preview.push({ type: 'text', text: msg('scale.autoscaler', { hpa: autoscaler.name, min: autoscaler.min, max: autoscaler.max }), tone: 'warning' });
-      const image = imageOf(deployment.spec?.template);
+      const image = imageOf(deployment.spec?.template, name, app.container);
       return {
         app: name,
         summary: msg('scale.summary', { app: name, replicas: args.replicas, env: context.environment }),

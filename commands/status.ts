@@ -28,16 +28,16 @@ export default defineCommand({
           const deployment = byName.get(name);
           if (!deployment) return msg('status.lineMissing', { app: name });
           const state = stateText(rolloutState(deployment), deployment.spec?.paused ?? false);
-          const line: Text = msg('status.line', { app: name, ready: deployment.status?.readyReplicas ?? 0, desired: deployment.spec?.replicas ?? 0, tag: tagOf(imageOf(deployment.spec?.template)) });
+          const line: Text = msg('status.line', { app: name, ready: deployment.status?.readyReplicas ?? 0, desired: deployment.spec?.replicas ?? 0, tag: tagOf(imageOf(deployment.spec?.template, name, context.config.apps[name]?.container)) });
           return [line, ' · ', state.text];
         });
         return { blocks: [{ type: 'title', text: msg('status.allTitle', { env: context.environment, namespace: cluster.namespace }) }, { type: 'list', items: lines }] };
       });
     }
-    const { name } = requireApp(context, args.app);
+    const { name, app } = requireApp(context, args.app);
     context.record({ app: name });
     return inCluster(context, async (cluster) => {
-      const report = await statusReport(cluster, name);
+      const report = await statusReport(cluster, name, app.container);
       const state = stateText(report.state, report.paused);
       const blocks: Block[] = [
         { type: 'title', text: msg('status.title', { app: name, env: context.environment }) },
@@ -46,7 +46,7 @@ export default defineCommand({
           type: 'fields',
           fields: [
             { label: msg('field.replicas'), value: msg('status.replicas', { desired: report.desired, updated: report.updated, ready: report.ready, available: report.available }) },
-            { label: msg('field.image'), value: tagOf(report.image) },
+            { label: msg('field.image'), value: report.image },
             { label: msg('field.revision'), value: String(report.revision) },
           ],
         },

@@ -20,7 +20,7 @@ export async function followAndReport(context: CommandContext, cluster: Cluster,
     now: context.now,
   });
   const { deployment } = outcome;
-  const after = { image: imageOf(deployment.spec?.template), replicas: deployment.spec?.replicas ?? 0, revision: revisionOf(deployment) };
+  const after = { image: imageOf(deployment.spec?.template, app, context.config.apps[app]?.container), replicas: deployment.spec?.replicas ?? 0, revision: revisionOf(deployment) };
   context.record({ after });
   const fields = [
     { label: msg('field.revision'), value: String(after.revision) },

@@ -44,6 +44,8 @@ const replicas = z.union([
   z.object({ default: z.number().int().min(0) }).catchall(z.number().int().min(0)),
 ]);
 
+const manageMode = z.enum(['template', 'image']);
+
 export const appSchema = z.strictObject({
   image: z.string().min(1, 'must name the image repository, e.g. harbor.example.com/shop/order-service'),
   port: z.number().int().min(1).max(65535).optional(),
@@ -57,6 +59,16 @@ export const appSchema = z.strictObject({
   probes: z.record(z.string(), z.unknown()).optional(),
   /** Kubernetes marks a rollout failed after this long without progress. */
   progressDeadlineSeconds: z.number().int().min(1).default(600),
+  /**
+   * How a deploy changes the app: `template` renders the generic template and applies it; `image` changes only the
+   * image of one container (kubectl set image). A map gives it per environment. Unset: template for apps wekube
+   * created, image for a Deployment it finds that something else created.
+   */
+  manage: z.union([manageMode, z.object({ default: manageMode }).catchall(manageMode)]).optional(),
+  /** The container whose image a deploy in image mode changes; needed when the Deployment has several. */
+  container: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a container name').optional(),
+  /** Deploy in protected environments even when Argo CD, Flux or an owner reference manages the Deployment. */
+  allowExternalOwner: z.boolean().default(false),
 });
 
 const route = z.strictObject({

@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import type { Cluster } from './clusters.js';
-import { imageOf, podProblem, rolloutState, selectorString, type PodProblem } from './rollout.js';
+import { podProblem, rolloutState, selectorString, type PodProblem } from './rollout.js';
 
 export interface Progress {
   desired: number;
@@ -32,6 +32,9 @@ export interface FollowOptions {
  * CrashLoopBackOff with the container's last message, a ReplicaSet that cannot create pods (quota), or
  * ProgressDeadlineExceeded.
  */
+/** The images of a pod's containers, as one comparable string. */
+const imagesOf = (containers: { image?: string }[] | undefined) => (containers ?? []).map((container) => container.image ?? '').join(' ');
+
 export async function followRollout(cluster: Cluster, name: string, options: FollowOptions): Promise<RolloutOutcome> {
   const now = options.now ?? Date.now;
   const started = now();
@@ -75,9 +78,9 @@ export async function followRollout(cluster: Cluster, name: string, options: Fol
         return finish({ state: 'failed', reason: replicaFailure.reason ?? 'FailedCreate', message: replicaFailure.message ?? '', progress: progress(d), seconds: seconds() });
       }
       // Only pods of the template being rolled out count: old pods may be unhealthy for reasons of their own.
-      const image = imageOf(d.spec?.template);
+      const images = imagesOf(d.spec?.template?.spec?.containers);
       for (const pod of pods.values()) {
-        if (pod.spec?.containers[0]?.image !== image) continue;
+        if (imagesOf(pod.spec?.containers) !== images) continue;
         const problem = podProblem(pod);
         if (problem?.failing) {
           return finish({ state: 'failed', reason: problem.reason, message: problem.message, problem, progress: progress(d), seconds: seconds() });

@@ -60,7 +60,15 @@ export async function requireDeployment(cluster: Cluster, name: string): Promise
 }
 
 export const revisionOf = (object: KubernetesObject | undefined): number => Number(object?.metadata?.annotations?.[REVISION] ?? 0);
-export const imageOf = (template: V1PodTemplateSpec | undefined): string => template?.spec?.containers[0]?.image ?? '';
+/**
+ * The image the app's container runs (registry/repository:tag or @digest): the container named in config, else
+ * the one named like the app, else the first. A Deployment wekube did not create may hold sidecars.
+ */
+export function imageOf(template: V1PodTemplateSpec | undefined, app: string, container?: string): string {
+  const containers = template?.spec?.containers ?? [];
+  const chosen = (container ? containers.find((c) => c.name === container) : undefined) ?? containers.find((c) => c.name === app) ?? containers[0];
+  return chosen?.image ?? '';
+}
 
 /** The tag of an image reference ("repo/x:1.4" → "1.4"; a digest is shown short). */
 export function tagOf(image: string): string {
@@ -138,7 +146,7 @@ export type UndoResult =
  * when the current template already matches; otherwise one JSON patch replacing the template and the annotations
  * (kept from the Deployment for the skip list, taken from the ReplicaSet otherwise) — plus our change-cause.
  */
-export async function undo(cluster: Cluster, name: string, toRevision: number | undefined, changeCause: string): Promise<UndoResult> {
+export async function undo(cluster: Cluster, name: string, toRevision: number | undefined, changeCause: string, container?: string): Promise<UndoResult> {
   const { deployment, target } = await rollbackTarget(cluster, name, toRevision);
   const current = revisionOf(deployment);
   if (sameTemplate(target.spec?.template, deployment.spec?.template)) return { outcome: 'skipped', revision: revisionOf(target) };
@@ -165,7 +173,7 @@ export async function undo(cluster: Cluster, name: string, toRevision: number | 
     },
     setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
   );
-  return { outcome: 'rolled-back', fromRevision: current, toRevision: revisionOf(target), image: imageOf(target.spec?.template) };
+  return { outcome: 'rolled-back', fromRevision: current, toRevision: revisionOf(target), image: imageOf(target.spec?.template, name, container) };
 }
 
 /** `kubectl rollout restart`: refused on a paused Deployment; sets restartedAt (RFC 3339, seconds) on the template. */
@@ -292,7 +300,7 @@ export interface StatusReport {
   autoscaler?: { name: string; min: number; max: number };
 }
 
-export async function statusReport(cluster: Cluster, name: string): Promise<StatusReport> {
+export async function statusReport(cluster: Cluster, name: string, container?: string): Promise<StatusReport> {
   const deployment = await requireDeployment(cluster, name);
   const selector = selectorString(deployment.spec?.selector);
   const [pods, events, autoscaler] = await Promise.all([
@@ -318,7 +326,7 @@ export async function statusReport(cluster: Cluster, name: string): Promise<Stat
     updated: s.updatedReplicas ?? 0,
     ready: s.readyReplicas ?? 0,
     available: s.availableReplicas ?? 0,
-    image: imageOf(deployment.spec?.template),
+    image: imageOf(deployment.spec?.template, name, container),
     revision: revisionOf(deployment),
     paused: deployment.spec?.paused ?? false,
     state: rolloutState(deployment),
@@ -337,13 +345,13 @@ export interface Revision {
 }
 
 /** `kubectl rollout history`: the owned ReplicaSets by revision, with their change-cause. */
-export async function history(cluster: Cluster, name: string): Promise<Revision[]> {
+export async function history(cluster: Cluster, name: string, container?: string): Promise<Revision[]> {
   const deployment = await requireDeployment(cluster, name);
   const current = revisionOf(deployment);
   return (await ownedReplicaSets(cluster, deployment))
     .map((rs) => ({
       revision: revisionOf(rs),
-      image: imageOf(rs.spec?.template),
+      image: imageOf(rs.spec?.template, name, container),
       cause: rs.metadata?.annotations?.[CHANGE_CAUSE],
       createdAt: rs.metadata?.creationTimestamp,
       current: revisionOf(rs) === current,

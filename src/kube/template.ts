@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node } from 'yaml';
 import type { Config } from '../config/load.js';
 import type { AppConfig } from '../config/schema.js';
 
@@ -30,7 +30,68 @@ export function loadTemplate(config: Config): unknown[] {
   if (!Array.isArray(documents)) throw new TemplateError(`${file}: not a YAML document stream`);
   const errors = documents.flatMap((document) => document.errors);
   if (errors.length > 0) throw new TemplateError(`${file}: not valid YAML: ${errors[0]!.message.split('\n')[0]}`);
+  checkVariables(text, file);
+  for (const document of documents) checkNumbers(document, text, file);
   return documents.map((document) => document.toJS()).filter((value) => value !== null);
+}
+
+/** The variables appVariables gives, and those of them that are numbers. */
+const VARIABLES = new Set(['app', 'namespace', 'environment', 'image', 'tag', 'replicas', 'port', 'env', 'args', 'resources', 'probes', 'progressDeadlineSeconds', 'changeCause']);
+const NUMBER_VARIABLES = new Set(['replicas', 'port', 'progressDeadlineSeconds']);
+
+/** Every `${…}` is closed and names a variable wekube gives: a typo stops start-up instead of dropping a field. */
+function checkVariables(text: string, file: string): void {
+  const lines = text.split('\n');
+  for (const [index, line] of lines.entries()) {
+    const code = line.replace(/(^|\s)#.*$/, '');
+    for (let at = code.indexOf('${'); at >= 0; at = code.indexOf('${', at + 2)) {
+      const end = code.indexOf('}', at);
+      if (end < 0) throw new TemplateError(`${file}:${index + 1}: "\${" is not closed`);
+      const name = code.slice(at + 2, end);
+      if (!/^[A-Za-z][\w.]*$/.test(name)) throw new TemplateError(`${file}:${index + 1}: "\${${name}}" is not a variable name`);
+      const root = name.split('.')[0]!;
+      if (!VARIABLES.has(root) || (root !== 'probes' && name !== root)) {
+        throw new TemplateError(`${file}:${index + 1}: unknown variable \${${name}}; known: ${[...VARIABLES].join(', ')}, probes.readiness, probes.liveness, probes.startup`);
+      }
+    }
+  }
+}
+
+/** Fields the API needs as numbers, by the kind of the document. */
+const NUMBER_FIELDS: Record<string, string[][]> = {
+  Deployment: [['spec', 'replicas'], ['spec', 'progressDeadlineSeconds'], ['spec', 'revisionHistoryLimit'], ['spec', 'minReadySeconds']],
+  Service: [],
+};
+
+/** A number field holds a number, or exactly one variable that is a number. */
+function checkNumbers(document: Document, text: string, file: string): void {
+  const kind = String(document.get('kind') ?? '');
+  const fields: Node[] = [];
+  const named = (path: string[]) => document.getIn(path, true) as Node | undefined;
+  for (const path of NUMBER_FIELDS[kind] ?? []) {
+    const node = named(path);
+    if (node) fields.push(node);
+  }
+  const each = (node: unknown, visit: (item: unknown) => void) => {
+    if (isSeq(node)) for (const item of node.items) visit(item);
+  };
+  if (kind === 'Deployment') {
+    each(document.getIn(['spec', 'template', 'spec', 'containers'], true), (container) => {
+      if (isMap(container)) each(container.get('ports', true), (port) => isMap(port) && port.get('containerPort', true) && fields.push(port.get('containerPort', true) as Node));
+    });
+  }
+  if (kind === 'Service') {
+    each(document.getIn(['spec', 'ports'], true), (port) => isMap(port) && port.get('port', true) && fields.push(port.get('port', true) as Node));
+  }
+  for (const node of fields) {
+    if (!isScalar(node)) continue;
+    const value = node.value;
+    if (typeof value === 'number') continue;
+    const whole = typeof value === 'string' ? WHOLE.exec(value) : null;
+    if (whole && NUMBER_VARIABLES.has(whole[1]!)) continue;
+    const line = text.slice(0, node.range?.[0] ?? 0).split('\n').length;
+    throw new TemplateError(`${file}:${line}: must be a number (or one of \${${[...NUMBER_VARIABLES].join('}, ${')}}), not "${String(value)}"`);
+  }
 }
 
 function lookup(variables: Variables, path: string): unknown {

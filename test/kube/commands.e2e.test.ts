@@ -129,7 +129,7 @@ describe('deploy, rollback, restart, scale, status, history', () => {
     const status = await chat.ask('wangwu', 'status order-service', /order-service @test/);
     expect(status).toMatch(/发布完成，全部副本可用/);
     expect(status).toMatch(/期望 5 · 已更新 5 · 就绪 5 · 可用 5/);
-    expect(status).toMatch(/镜像：1\.3\.0/);
+    expect(status).toMatch(/镜像：registry\.example\/shop\/order-service:1\.3\.0/);
     const all = await chat.ask('wangwu', '状态', /环境（命名空间/);
     expect(all).toMatch(/order-service 5\/5 1\.3\.0 · .*发布完成/);
     expect(all).toMatch(/slow-app 未部署/);

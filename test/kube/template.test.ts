@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/load.js';
 import { loadConfig } from '../../src/config/load.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TAG } from '../../src/kube/template.js';
 
@@ -46,5 +50,23 @@ describe('the generic template', () => {
   it('accepts OCI tags only', () => {
     for (const tag of ['1.4.2', 'v2', 'release_2026-11-24', 'a'.repeat(128)]) expect(TAG.test(tag)).toBe(true);
     for (const tag of ['', '-x', '.x', '../../etc', 'a b', 'a:b', 'a'.repeat(129), 'tag;rm']) expect(TAG.test(tag)).toBe(false);
+  });
+
+  it('stops start-up on a template that cannot render, naming the file, the line and the problem', () => {
+    const shipped = readFileSync(join(config.dir, config.templates.deployment), 'utf8');
+    const broken = (from: string, to: string) => {
+      expect(shipped).toContain(from);
+      const dir = mkdtempSync(join(tmpdir(), 'wekube-template-'));
+      writeFileSync(join(dir, 'deployment.yaml'), shipped.replace(from, to));
+      return () => loadTemplate({ dir, templates: { deployment: 'deployment.yaml' } } as Config);
+    };
+    /** The line where `text` starts in the shipped template. */
+    const lineOf = (text: string) => shipped.slice(0, shipped.indexOf(text)).split('\n').length;
+    // The Service's selector: the typo that once passed start-up and left the Service without endpoints.
+    expect(broken('  selector:\n    app: ${app}', '  selector:\n    app: ${ap}')).toThrow(new RegExp(`deployment\\.yaml:${lineOf('  selector:\n    app: ${app}') + 1}: unknown variable \\$\\{ap\\}`));
+    expect(broken('  name: ${app}', '  name: ${app')).toThrow(/deployment\.yaml:\d+: "\$\{" is not closed/);
+    expect(broken('  replicas: ${replicas}', '  replicas: ${replicas}x')).toThrow(new RegExp(`deployment\\.yaml:${lineOf('  replicas: ${replicas}')}: must be a number`));
+    expect(broken('containerPort: ${port}', 'containerPort: "80a"')).toThrow(/must be a number.*not "80a"/);
+    expect(() => loadTemplate(config)).not.toThrow();
   });
 });
