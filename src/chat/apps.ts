@@ -32,11 +32,11 @@ export async function inCluster<T>(context: CommandContext, work: (cluster: Clus
   try {
     return await work(cluster);
   } catch (error) {
-    throw kubeRefusal(error, environment, cluster.namespace);
+    throw kubeRefusal(error, environment, cluster.namespace, cluster.requestTimeoutMs);
   }
 }
 
-function kubeRefusal(error: unknown, environment: string, namespace: string): unknown {
+function kubeRefusal(error: unknown, environment: string, namespace: string, timeoutMs: number): unknown {
   if (error instanceof UserError) return error;
   if (error instanceof RolloutError) {
     const detail = { env: environment, namespace, ...error.detail };
@@ -53,14 +53,27 @@ function kubeRefusal(error: unknown, environment: string, namespace: string): un
         return new UserError('restart.tooSoon', detail);
     }
   }
-  const code = (error as { code?: number }).code;
+  const code = (error as { code?: number | string }).code;
+  if (code === 401) return new UserError('kube.unauthorized', { env: environment });
   if (code === 403) return new UserError('kube.forbidden', { env: environment, namespace, detail: apiMessage(error) });
+  if (code === 404 && /namespaces? "[^"]*" not found/.test(apiMessage(error))) return new UserError('kube.noNamespace', { env: environment, namespace });
   if (code === 409) return new UserError('kube.conflict', { env: environment });
   if (code === 422 || code === 400) return new UserError('kube.invalid', { env: environment, detail: apiMessage(error) });
-  if (code === undefined && /ECONNREFUSED|ENOTFOUND|ETIMEDOUT|socket hang up|certificate/i.test(String((error as Error)?.message))) {
-    return new UserError('kube.unreachable', { env: environment });
+  return transportRefusal(error, environment, timeoutMs) ?? error;
+}
+
+/** A request that never got an HTTP answer: timed out, refused, not resolvable, or a certificate that does not verify. */
+function transportRefusal(error: unknown, environment: string, timeoutMs: number): UserError | undefined {
+  const chain: { name?: string; code?: string; message?: string }[] = [];
+  for (let cause = error as { cause?: unknown } | undefined; cause && chain.length < 5; cause = cause.cause as typeof cause) chain.push(cause as (typeof chain)[number]);
+  const text = chain.map((item) => `${item.name ?? ''} ${item.code ?? ''} ${item.message ?? ''}`).join(' ');
+  if (/AbortError|TimeoutError|aborted|ETIMEDOUT|ESOCKETTIMEDOUT/i.test(text)) return new UserError('kube.timeout', { env: environment, seconds: Math.round(timeoutMs / 1000) });
+  if (/ECONNREFUSED/.test(text)) return new UserError('kube.refused', { env: environment });
+  if (/CERT|certificate|self[- ]signed|UNABLE_TO_VERIFY|ERR_TLS/i.test(text)) return new UserError('kube.certificate', { env: environment, detail: /[A-Z_]*CERT[A-Z_]*|self[- ]signed[^,;]*/i.exec(text)?.[0] ?? 'TLS' });
+  if (/ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|socket hang up/i.test(text)) {
+    return new UserError('kube.unreachable', { env: environment, detail: /ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|socket hang up/i.exec(text)![0] });
   }
-  return error;
+  return undefined;
 }
 
 /** The message of an API Status, without the HTTP dump around it. */

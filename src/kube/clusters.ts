@@ -3,10 +3,13 @@ import {
   AppsV1Api,
   AutoscalingV2Api,
   CoreV1Api,
+  createConfiguration,
   KubeConfig,
   KubernetesObjectApi,
+  ServerConfiguration,
   VersionApi,
   Watch,
+  type Configuration,
 } from '@kubernetes/client-node';
 import type { Config } from '../config/load.js';
 import type { EnvironmentConfig } from '../config/schema.js';
@@ -16,6 +19,8 @@ export interface Cluster {
   environment: string;
   namespace: string;
   kubeConfig: KubeConfig;
+  /** The deadline of one API request. */
+  requestTimeoutMs: number;
   apps: AppsV1Api;
   core: CoreV1Api;
   autoscaling: AutoscalingV2Api;
@@ -44,14 +49,18 @@ export class Clusters {
       const settings = this.config.environments[environment];
       if (!settings) throw new Error(`environment ${environment} is not configured`);
       const kubeConfig = loadKubeConfig(settings, this.config);
+      const configuration = withDeadline(kubeConfig, settings.requestTimeout);
+      // Rendered objects always name their namespace, so the client's default namespace is never used.
+      const objects = new KubernetesObjectApi(configuration);
       cluster = {
         environment,
         namespace: settings.namespace,
         kubeConfig,
-        apps: kubeConfig.makeApiClient(AppsV1Api),
-        core: kubeConfig.makeApiClient(CoreV1Api),
-        autoscaling: kubeConfig.makeApiClient(AutoscalingV2Api),
-        objects: KubernetesObjectApi.makeApiClient(kubeConfig),
+        requestTimeoutMs: settings.requestTimeout,
+        apps: new AppsV1Api(configuration),
+        core: new CoreV1Api(configuration),
+        autoscaling: new AutoscalingV2Api(configuration),
+        objects,
         watch: new Watch(kubeConfig),
       };
       this.#clusters.set(environment, cluster);
@@ -86,6 +95,28 @@ export class Clusters {
     this.#health = { at: now, result };
     return result;
   }
+}
+
+/**
+ * The API clients' configuration, as KubeConfig.makeApiClient builds it, plus a deadline on every request: a
+ * frozen or unreachable API server gets a clear answer within seconds instead of a command that hangs.
+ */
+function withDeadline(kubeConfig: KubeConfig, timeoutMs: number): Configuration {
+  const server = kubeConfig.getCurrentCluster()?.server;
+  if (!server) throw new Error('the kubeconfig has no current cluster');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [
+      {
+        pre: async (request) => {
+          request.setSignal(AbortSignal.timeout(timeoutMs));
+          return request;
+        },
+        post: async (response) => response,
+      },
+    ],
+  });
 }
 
 /** The environment's kubeconfig, else KUBECONFIG, else the pod's in-cluster config, else ~/.kube/config. */

@@ -154,6 +154,68 @@ function start(name: string, bin: string, args: string[]): ComponentState {
   return { name, pid: child.pid, log: logFile };
 }
 
+function apiserverArgs(etcdUrl: string, port: number, pkiDir: string, auditLog: string): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${port}`,
+    '--endpoint-reconciler-type=none',
+    `--tls-cert-file=${join(pkiDir, 'admin.crt')}`,
+    `--tls-private-key-file=${join(pkiDir, 'admin.key')}`,
+    `--client-ca-file=${join(pkiDir, 'ca.crt')}`,
+    '--authorization-mode=Node,RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${join(pkiDir, 'admin.key')}`,
+    `--service-account-signing-key-file=${join(pkiDir, 'admin.key')}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--allow-privileged=true',
+    '--enable-priority-and-fairness=false',
+    `--audit-policy-file=${join(here, 'audit-policy.yaml')}`,
+    `--audit-log-path=${auditLog}`,
+    '--v=1',
+  ];
+}
+
+export interface ExtraApiserver {
+  server: string;
+  pid: number;
+  /** SIGSTOP: connections are accepted by the kernel, nothing answers. */
+  freeze(): void;
+  thaw(): void;
+  /** SIGTERM and wait: connections are refused. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One more kube-apiserver on the running cluster's etcd, as in an HA control plane: a test can freeze or stop it
+ * without disturbing the shared one that other test files use.
+ */
+export async function startExtraApiserver(): Promise<ExtraApiserver> {
+  const state = readState();
+  if (!state) throw new Error('the test cluster is not running');
+  const pkiDir = join(clusterDir, 'pki');
+  const port = await freePort();
+  const etcdUrl = `http://127.0.0.1:${state.ports.etcdClient}`;
+  const component = start(`kube-apiserver`, state.bin, apiserverArgs(etcdUrl, port, pkiDir, join(clusterDir, 'logs', `audit-${port}.log`)));
+  const server = `https://127.0.0.1:${port}`;
+  await until('extra kube-apiserver ready', async () => (await probe(`${server}/readyz`, readFileSync(join(pkiDir, 'ca.crt')))) === 200, 120_000, component);
+  return {
+    server,
+    pid: component.pid,
+    freeze: () => process.kill(component.pid, 'SIGSTOP'),
+    thaw: () => process.kill(component.pid, 'SIGCONT'),
+    async stop() {
+      if (!alive(component.pid)) return;
+      process.kill(component.pid, 'SIGCONT');
+      process.kill(component.pid, 'SIGTERM');
+      const deadline = Date.now() + 10_000;
+      while (alive(component.pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      if (alive(component.pid)) process.kill(component.pid, 'SIGKILL');
+    },
+  };
+}
+
 /** Is the recorded cluster running and answering? */
 export async function healthy(state = readState()): Promise<boolean> {
   if (!state || !state.components.every((component) => alive(component.pid))) return false;
@@ -222,26 +284,7 @@ export async function up(): Promise<ClusterState> {
       }
     }, 30_000, etcd);
 
-    const apiserver = start('kube-apiserver', bin, [
-      `--etcd-servers=${etcdUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${ports.apiserver}`,
-      '--endpoint-reconciler-type=none',
-      `--tls-cert-file=${join(pkiDir, 'admin.crt')}`,
-      `--tls-private-key-file=${join(pkiDir, 'admin.key')}`,
-      `--client-ca-file=${join(pkiDir, 'ca.crt')}`,
-      '--authorization-mode=Node,RBAC',
-      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-      `--service-account-key-file=${join(pkiDir, 'admin.key')}`,
-      `--service-account-signing-key-file=${join(pkiDir, 'admin.key')}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
-      '--allow-privileged=true',
-      '--enable-priority-and-fairness=false',
-      `--audit-policy-file=${join(here, 'audit-policy.yaml')}`,
-      `--audit-log-path=${auditLogPath}`,
-      '--v=1',
-    ]);
+    const apiserver = start('kube-apiserver', bin, apiserverArgs(etcdUrl, ports.apiserver!, pkiDir, auditLogPath));
     state.components.push(apiserver);
     save();
     await until('kube-apiserver ready', async () => (await probe(`${state.server}/readyz`, ca)) === 200, 120_000, apiserver);

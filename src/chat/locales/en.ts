@@ -76,7 +76,12 @@ export const en: Record<MessageKey, string> = {
   'app.none': 'There is no app "{app}": no apps are configured yet (apps:).',
 
   'kube.misconfigured': 'The cluster of {env} is misconfigured: {detail}. Ask ops.',
-  'kube.unreachable': 'The cluster of {env} cannot be reached; try again later or ask ops.',
+  'kube.unreachable': 'The API server of {env} cannot be reached ({detail}). Ask ops to check the network and the address in the kubeconfig.',
+  'kube.timeout': 'The API server of {env} did not answer within {seconds} s (frozen, or the network is down). If this was a change, it may or may not have taken effect: check with status once the cluster is back. Ask ops to check the cluster.',
+  'kube.refused': 'The API server of {env} refused the connection; it may not be running. Ask ops to check the cluster.',
+  'kube.certificate': 'The certificate of the API server of {env} did not verify ({detail}). Ask ops to check the CA and the address in the kubeconfig.',
+  'kube.unauthorized': 'The cluster of {env} does not accept wekube\'s credentials (401). Ask ops to renew the kubeconfig or the ServiceAccount token.',
+  'kube.noNamespace': 'Namespace {namespace} does not exist in {env}; nothing changed. Ask ops to create it, or fix environments.{env}.namespace in the config.',
   'kube.forbidden': "wekube lacks this permission in {env} (namespace {namespace}): {detail}. Ask ops to check wekube's RBAC.",
   'kube.conflict': 'Someone changed the object a moment ago; try again.',
   'kube.invalid': 'Kubernetes refused the change: {detail}',

@@ -75,7 +75,12 @@ export const zhCN = {
   'app.none': '没有应用“{app}”：配置里还没有应用（apps:）。',
 
   'kube.misconfigured': '环境 {env} 的集群配置有误：{detail}。请联系运维。',
-  'kube.unreachable': '连不上环境 {env} 的集群，请稍后重试，或联系运维。',
+  'kube.unreachable': '连不上环境 {env} 的 API server（{detail}）。请联系运维检查网络和 kubeconfig 里的地址。',
+  'kube.timeout': '环境 {env} 的 API server 在 {seconds} 秒内没有应答（可能卡住了，或网络不通）。如果这是一次变更，它可能没有生效，也可能已经生效：集群恢复后请用 status 查看。请联系运维检查该集群。',
+  'kube.refused': '连不上环境 {env} 的 API server：连接被拒绝，它可能没有在运行。请联系运维检查该集群。',
+  'kube.certificate': '环境 {env} 的 API server 证书校验失败（{detail}）。请联系运维检查 kubeconfig 里的 CA 证书和地址。',
+  'kube.unauthorized': '环境 {env} 的集群不认 wekube 的凭据（401）。请联系运维更新 kubeconfig 或 ServiceAccount 的 token。',
+  'kube.noNamespace': '环境 {env} 里没有命名空间 {namespace}，什么都没有改。请联系运维创建它，或修改配置 environments.{env}.namespace。',
   'kube.forbidden': 'wekube 在 {env}（命名空间 {namespace}）没有这个权限：{detail}。请联系运维检查 wekube 的 RBAC。',
   'kube.conflict': '集群里的对象刚被别人改过，请重试。',
   'kube.invalid': 'Kubernetes 拒绝了这个变更：{detail}',
