@@ -4,11 +4,15 @@ import { defineCommand } from '../src/chat/command.js';
 import { msg, type Block, type Text, type Tone } from '../src/chat/reply.js';
 import { imageOf, rolloutState, statusReport, tagOf, type RolloutState } from '../src/kube/rollout.js';
 
+/** kubectl's rollout status sentences, in the user's language. */
+const WAITING = { spec: 'status.waitingSpec', updated: 'status.waitingUpdated', old: 'status.waitingOld', available: 'status.waitingAvailable' } as const;
+
 const stateText = (state: RolloutState, paused: boolean): { text: Text; tone: Tone } => {
   if (paused) return { text: msg('status.paused'), tone: 'warning' };
   if (state.done) return { text: msg('status.complete'), tone: 'success' };
   if (state.failed) return { text: msg('status.failed', { reason: state.reason }), tone: 'error' };
-  return { text: msg('status.progressing', { detail: state.message }), tone: 'info' };
+  const detail = msg(WAITING[state.waitingFor], { current: state.counts.current, of: state.counts.of });
+  return { text: [msg('status.progressing', { detail: '' }), detail], tone: 'info' };
 };
 
 export default defineCommand({

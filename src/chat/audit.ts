@@ -19,7 +19,9 @@ export interface AuditEntry {
   app?: string;
   result: AuditResult;
   /** Why it was refused or failed, or what it was waiting for. */
+  /** A catalog key (with `reasonParams`) when wekube refused or decided; the cluster's words when it failed. */
   reason?: string;
+  reasonParams?: Record<string, string | number>;
   before?: AppState;
   after?: AppState;
   /** For a protected change: who asked, the code, who approved. */

@@ -4,7 +4,7 @@ import type { Collection, Store } from '../store/store.js';
 import type { Access } from './access.js';
 import { markAudited, type AppState, type AuditLog } from './audit.js';
 import type { ArgValues, ChangePlan, Command, CommandContext, Notify } from './command.js';
-import { joinList, type Params } from './i18n.js';
+import { joinList, type MessageKey, type Params } from './i18n.js';
 import { msg, UserError, type Block, type Reply, type Text, type Tone } from './reply.js';
 
 /**
@@ -117,7 +117,7 @@ export class ChangeDesk {
     };
     this.collection.data.pending.push(change);
     await this.collection.save();
-    await this.#audit(change, change.requester, 'pending', 'awaiting confirmation');
+    await this.#audit(change, change.requester, 'pending', 'audit.awaitingConfirm');
     const blocks: Block[] = [{ type: 'title', text: plan.summary }, ...plan.preview, { type: 'text', text: msg('change.confirmPrompt', { code: change.code, minutes: CONFIRM_WINDOW_MS / 60_000 }), tone: 'warning' }];
     if (protection.approvals > 0) blocks.push({ type: 'text', text: msg('change.needsApprovals', { count: protection.approvals }), tone: 'muted' });
     return {
@@ -140,7 +140,7 @@ export class ChangeDesk {
     change.state = 'approve';
     change.deadline = this.#now() + APPROVAL_WINDOW_MS;
     await this.collection.save();
-    await this.#audit(change, context.user.id, 'pending', `awaiting ${change.approvalsNeeded} approval(s)`);
+    await this.#audit(change, context.user.id, 'pending', 'audit.awaitingApprovals', { n: change.approvalsNeeded });
     const approvers = this.options.approvers(change.environment).filter((user) => user !== change.requester);
     for (const approver of approvers) {
       await this.options.notify(
@@ -184,7 +184,7 @@ export class ChangeDesk {
     await this.collection.save();
     const remaining = change.approvalsNeeded - change.approvals.length;
     if (remaining > 0) {
-      await this.#audit(change, user.id, 'pending', `approved by ${user.id}; ${remaining} more needed`);
+      await this.#audit(change, user.id, 'pending', 'audit.approvedMore', { user: user.id, n: remaining });
       return { blocks: [{ type: 'text', text: msg('change.approvedMore', { count: remaining }), tone: 'info' }] };
     }
     await this.#remove(change);
@@ -201,7 +201,7 @@ export class ChangeDesk {
     const mayCancel = change.requester === user.id || this.options.access.canApprove(user, change.environment);
     if (!mayCancel) throw new UserError('change.notYours', { code, user: change.requester });
     await this.#remove(change);
-    await this.#audit(change, user.id, 'cancelled', user.id === change.requester ? 'cancelled by the requester' : `rejected by ${user.id}`);
+    await this.#audit(change, user.id, 'cancelled', user.id === change.requester ? 'audit.cancelledByRequester' : 'audit.rejectedBy', { user: user.id });
     if (user.id !== change.requester) {
       await this.#tellRequester(change, msg('change.rejected', { user: user.id, code }), 'warning');
     }
@@ -241,7 +241,7 @@ export class ChangeDesk {
     this.collection.data.pending = this.collection.data.pending.filter((change) => change.deadline >= now);
     await this.collection.save();
     for (const change of expired) {
-      await this.#audit(change, change.requester, 'expired', change.state === 'confirm' ? 'not confirmed in time' : 'not approved in time');
+      await this.#audit(change, change.requester, 'expired', change.state === 'confirm' ? 'audit.notConfirmed' : 'audit.notApproved');
       await this.#tellRequester(change, msg(change.state === 'confirm' ? 'change.expiredConfirm' : 'change.expiredApproval', { code: change.code }), 'warning');
     }
   }
@@ -283,14 +283,14 @@ export class ChangeDesk {
       return reply;
     } catch (error) {
       const refused = error instanceof UserError;
-      await this.options.audit.record({ ...base, result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0], ...details });
+      await this.options.audit.record({ ...base, result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0], reasonParams: refused ? error.params : undefined, ...details });
       throw markAudited(error);
     } finally {
       this.#locks.delete(key);
     }
   }
 
-  async #audit(change: PendingChange, user: string, result: 'pending' | 'cancelled' | 'expired', reason: string): Promise<void> {
+  async #audit(change: PendingChange, user: string, result: 'pending' | 'cancelled' | 'expired', reason: MessageKey, reasonParams?: Params): Promise<void> {
     await this.options.audit.record({
       user,
       command: change.text,
@@ -298,6 +298,7 @@ export class ChangeDesk {
       app: change.app,
       result,
       reason,
+      reasonParams,
       before: change.before,
       after: change.after,
       requester: change.requester,

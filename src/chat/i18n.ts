@@ -7,6 +7,9 @@ export type Params = Record<string, string | number>;
 
 const catalogs: Record<Locale, Record<MessageKey, string>> = { 'zh-CN': zhCN, en };
 
+/** Whether a string is a key of the catalogs (an audit reason may be one, or the cluster's own words). */
+export const isMessageKey = (key: string): key is MessageKey => Object.hasOwn(zhCN, key);
+
 export function translate(locale: Locale, key: MessageKey, params: Params = {}): string {
   const template = catalogs[locale][key];
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));

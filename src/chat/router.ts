@@ -112,7 +112,7 @@ export class ChatRouter {
     } catch (error) {
       if (audited && !isAudited(error)) {
         const refused = error instanceof UserError;
-        await audit({ result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0] }).catch((auditError: Error) =>
+        await audit({ result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0], reasonParams: refused ? error.params : undefined }).catch((auditError: Error) =>
           log.error({ err: auditError }, 'could not write the audit log'),
         );
       }

@@ -223,7 +223,7 @@ export async function autoscalerFor(cluster: Cluster, name: string): Promise<{ n
 
 export type RolloutState =
   | { done: true; message: string }
-  | { done: false; failed?: false; message: string; waitingFor: 'spec' | 'updated' | 'old' | 'available' }
+  | { done: false; failed?: false; message: string; waitingFor: 'spec' | 'updated' | 'old' | 'available'; counts: { current: number; of: number } }
   | { done: false; failed: true; reason: string; message: string };
 
 /** `kubectl rollout status` for a Deployment, rule for rule. */
@@ -232,16 +232,20 @@ export function rolloutState(deployment: V1Deployment): RolloutState {
   const s = deployment.status ?? {};
   const desired = spec?.replicas ?? 1;
   if ((deployment.metadata?.generation ?? 0) > (s.observedGeneration ?? 0)) {
-    return { done: false, message: 'waiting for the deployment spec update to be observed', waitingFor: 'spec' };
+    return { done: false, message: 'waiting for the deployment spec update to be observed', waitingFor: 'spec', counts: { current: 0, of: 0 } };
   }
   const progressing = s.conditions?.find((condition) => condition.type === 'Progressing');
   if (progressing?.reason === 'ProgressDeadlineExceeded') {
     return { done: false, failed: true, reason: 'ProgressDeadlineExceeded', message: progressing.message ?? '' };
   }
   const updated = s.updatedReplicas ?? 0;
-  if (updated < desired) return { done: false, message: `${updated} of ${desired} new replicas updated`, waitingFor: 'updated' };
-  if ((s.replicas ?? 0) > updated) return { done: false, message: `${(s.replicas ?? 0) - updated} old replicas pending termination`, waitingFor: 'old' };
-  if ((s.availableReplicas ?? 0) < updated) return { done: false, message: `${s.availableReplicas ?? 0} of ${updated} updated replicas available`, waitingFor: 'available' };
+  if (updated < desired) return { done: false, message: `${updated} of ${desired} new replicas updated`, waitingFor: 'updated', counts: { current: updated, of: desired } };
+  if ((s.replicas ?? 0) > updated) {
+    return { done: false, message: `${(s.replicas ?? 0) - updated} old replicas pending termination`, waitingFor: 'old', counts: { current: (s.replicas ?? 0) - updated, of: s.replicas ?? 0 } };
+  }
+  if ((s.availableReplicas ?? 0) < updated) {
+    return { done: false, message: `${s.availableReplicas ?? 0} of ${updated} updated replicas available`, waitingFor: 'available', counts: { current: s.availableReplicas ?? 0, of: updated } };
+  }
   return { done: true, message: 'successfully rolled out' };
 }
 

@@ -265,17 +265,19 @@ describe('protected environments: confirm, approvals, audit', () => {
 
   it('keeps an audit trail of reads, changes, refusals and approvals for ops', async () => {
     const audit = await chat.askAll('zhouba', 'audit 50', /最近 \d+ 条审计记录/);
-    expect(audit).toMatch(/lisi `deploy order-service 2\.0\.0 @prod` @prod → ok \[- → 2\.0\.0 ×3 #1\] ✓zhaoliu/);
+    expect(audit).toMatch(/lisi `deploy order-service 2\.0\.0 @prod` @prod → 成功 \[- → 2\.0\.0 ×3 #1\] ✓zhaoliu/);
     // Each entry is what was true when it was written: the request was not approved yet.
-    expect(audit).toMatch(/lisi `deploy order-service 2\.0\.0 @prod` @prod → pending \(awaiting confirmation\) \[- → 2\.0\.0 ×3\]$/m);
-    expect(audit).toMatch(/wangwu `deploy order-service 9\.9\.9` @test → refused \(error\.forbidden\)/);
-    expect(audit).toMatch(/lisi `approve \d{4}` → refused \(change\.selfApproval\)/);
-    expect(audit).toMatch(/zhangsan `approve \d{4}` → refused \(change\.cannotApprove\)/);
-    expect(audit).toMatch(/zhangsan `scale order-service 9` @test → refused \(scale\.outOfBounds\)/);
-    expect(audit).toMatch(/sunqi `deploy order-service 1\.5\.0-crashloop` @test → failed \(CrashLoopBackOff/);
-    expect(audit).toMatch(/→ expired \(not confirmed in time\)/);
-    expect(audit).toMatch(/→ cancelled \(rejected by zhaoliu\)/);
-    expect(audit).toMatch(/wangwu `status order-service` @test → ok/);
+    expect(audit).toMatch(/lisi `deploy order-service 2\.0\.0 @prod` @prod → 待处理（等待确认） \[- → 2\.0\.0 ×3\]$/m);
+    expect(audit).toMatch(/wangwu `deploy order-service 9\.9\.9` @test → 被拒绝（你的角色（viewer）不能使用 deploy。/);
+    expect(audit).toMatch(/lisi `approve \d{4}` → 被拒绝（不能批准自己发起的变更。）/);
+    expect(audit).toMatch(/zhangsan `approve \d{4}` → 被拒绝（你的角色不能批准 prod 环境的变更。）/);
+    expect(audit).toMatch(/zhangsan `scale order-service 9` @test → 被拒绝（order-service 的副本数必须在 1 到 6 之间，收到 9。）/);
+    expect(audit).toMatch(/sunqi `deploy order-service 1\.5\.0-crashloop` @test → 失败（CrashLoopBackOff/);
+    expect(audit).toMatch(/→ 已过期（未在时限内确认）/);
+    expect(audit).toMatch(/→ 已取消（zhaoliu 驳回）/);
+    expect(audit).toMatch(/wangwu `status order-service` @test → 成功/);
+    // No catalog key and no English sentence from wekube's code in a zh-CN reply.
+    expect(audit).not.toMatch(/\b(refused|pending|cancelled|expired|awaiting|[a-z]+\.[a-z]+[A-Z]\w*)\b/);
     await chat.ask('wangwu', 'audit', /你的角色（viewer）不能使用 audit/);
   });
 });
