@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.js';
-import { formatTime } from '../src/chat/i18n.js';
+import { formatTime, translate } from '../src/chat/i18n.js';
 import { msg, type Block, type Text } from '../src/chat/reply.js';
 
 const MAX_GROUPS = 30;
@@ -11,11 +11,12 @@ export default defineCommand({
   args: [] as const,
   environment: true,
   async run(context) {
-    const env = context.environment;
-    // Alerts that name an environment (an env or environment label) must name this one; others always show.
+    // Without @env every alert shows: a firing prod critical must never hide behind the default environment. With
+    // one, alerts that name an environment (an env or environment label) must name that one; others always show.
+    const env = context.environmentNamed ? context.environment : translate(context.locale, 'alerts.allEnvironments');
     const firing = context.services.alerts.firing((labels) => {
       const named = labels.env ?? labels.environment;
-      return named === undefined || named === env;
+      return !context.environmentNamed || named === undefined || named === context.environment;
     });
     if (firing.length === 0) return { blocks: [{ type: 'text', text: msg('alerts.noneFiring', { env }), tone: 'success' }] };
     const groups = new Map<string, { alertname: string; app?: string; severity: string; count: number; since: string }>();

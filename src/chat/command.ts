@@ -49,6 +49,8 @@ export interface CommandContext {
   user: User;
   /** The `@env` given, or the default environment. */
   environment: string;
+  /** Whether the user named the environment (`alerts` without one shows every environment). */
+  environmentNamed: boolean;
   locale: Locale;
   config: Config;
   commands: readonly Command[];

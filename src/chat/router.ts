@@ -1,3 +1,4 @@
+import { distance } from 'fastest-levenshtein';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
 import { Access } from './access.js';
@@ -47,17 +48,31 @@ export class ChatRouter {
     }
   }
 
+  /** The command name a typo was meant to be (`depoly` → `deploy`): one or two letters off, never a guess from afar. */
+  #nearest(word: string): string | undefined {
+    const lowered = word.toLowerCase();
+    if (lowered.length < 3 || lowered.length > 20) return undefined;
+    let best: { name: string; distance: number } | undefined;
+    for (const name of this.#byName.keys()) {
+      if (!/^[a-z]+$/.test(name)) continue;
+      const d = distance(lowered, name);
+      if (d <= (name.length > 5 ? 2 : 1) && (!best || d < best.distance)) best = { name: this.#byName.get(name)!.name, distance: d };
+    }
+    return best?.name;
+  }
+
   lookup(word: string): Command | undefined {
     return this.#byName.get(word.toLowerCase());
   }
 
   /** The context a command runs in for a user: progress goes to that user. */
-  contextFor(userId: string, environment: string, record: (details: AuditDetails) => void = () => undefined): CommandContext {
+  contextFor(userId: string, environment: string, record: (details: AuditDetails) => void = () => undefined, environmentNamed = true): CommandContext {
     const { config } = this.options;
     const user = this.access.user(userId);
     return {
       user,
       environment,
+      environmentNamed,
       locale: config.locale,
       config,
       commands: this.options.commands,
@@ -81,6 +96,8 @@ export class ChatRouter {
 
     const command = this.lookup(tokens[0]!);
     if (!command) {
+      const nearest = this.#nearest(tokens[0]!);
+      if (nearest) return textReply('hint.didYouMean', { word: excerpt(tokens[0]!, 20), command: nearest, text: excerpt([nearest, ...tokens.slice(1)].join(' '), 60) }, 'muted');
       return textReply('hint.unknown', { text: excerpt(text) }, 'muted');
     }
 
@@ -96,7 +113,7 @@ export class ChatRouter {
       const decision = this.access.allows(user, command, environment);
       if (!decision.ok) throw new UserError(decision.key, decision.params);
       const args = parseArgs(command, tokens.slice(1));
-      const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more));
+      const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
       let reply: Reply;
       if (command.mutates) {
         const plan = await command.plan!(context, args);

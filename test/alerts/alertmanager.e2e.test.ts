@@ -79,10 +79,20 @@ describe('alerts from the real Alertmanager', () => {
     expect(digest).toMatch(/✅2 \*\*HighLatency\*\*/);
   });
 
-  it('lists what is firing now', async () => {
-    const list = await chat.ask('wangwu', 'alerts', /正在触发的告警：2 条/);
+  it('lists what is firing now: every environment without @env, one environment with it', async () => {
+    // A prod alert (nobody subscribes to app=pay) must show without @env, whatever the default environment is.
+    await am.post([{ labels: { alertname: 'PayDown', app: 'pay', severity: 'warning', env: 'prod' }, startsAt: now() }]);
+    // Alertmanager forwards it after its group wait: ask until it is there.
+    let list = '';
+    for (let attempt = 0; attempt < 20 && !/PayDown/.test(list); attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      list = await chat.ask('wangwu', 'alerts', /正在触发的告警/);
+    }
+    expect(list).toMatch(/正在触发的告警：3 条（所有环境）/);
     expect(list).toMatch(/🔥1 \*\*EtcdNoLeader\*\* · etcd · critical/);
     expect(list).toMatch(/🔥1 \*\*ErrorRate\*\* · order · warning/);
+    expect(list).toMatch(/PayDown/);
+    expect(await chat.ask('wangwu', 'alerts @test', /正在触发的告警：2 条（test）/)).not.toMatch(/PayDown/);
   });
 
   it('silences from chat, with the WeCom user as creator, and Alertmanager enforces it', async () => {

@@ -49,6 +49,15 @@ describe('WeCom callback, driven as WeCom drives it', () => {
     expect(text.split('\n')).toHaveLength(1);
   });
 
+  it('suggests the command a typo was meant to be, and guesses nothing from afar', async () => {
+    await bot.sender.deliver(bot.sender.text('zhaoliu', 'depoly order-service 1.4.2'));
+    expect(await reply('zhaoliu')).toContain('没有命令“depoly”。你是不是想发：deploy order-service 1.4.2（deploy）？');
+    await bot.sender.deliver(bot.sender.text('zhaoliu', 'statsu'));
+    expect(await reply('zhaoliu', 2)).toContain('你是不是想发：status');
+    await bot.sender.deliver(bot.sender.text('zhaoliu', 'xyzzy'));
+    expect(await reply('zhaoliu', 3)).toContain('没有看懂“xyzzy”');
+  });
+
   it('answers whoami with the roles from config; unlisted users get the default role', async () => {
     await bot.sender.deliver(bot.sender.text('LiSi', 'whoami'));
     expect(await reply('lisi', 2)).toMatch(/角色：ops[\s\S]*可以批准：是/);

@@ -2,6 +2,7 @@ import type { MessageKey } from './zh-CN.js';
 
 export const en: Record<MessageKey, string> = {
   'hint.unknown': 'I did not understand "{text}". Send help to see the commands.',
+  'hint.didYouMean': 'There is no command "{word}". Did you mean: {text} ({command})?',
   'hint.empty': 'Send help to see the commands.',
 
   'help.title': 'wekube commands',
@@ -207,6 +208,7 @@ export const en: Record<MessageKey, string> = {
   'alerts.openAlertmanager': 'Open in Alertmanager',
   'alerts.silenceHint': 'To silence, send: silence {matchers} 2h',
   'alerts.silenceAction': 'Silence 2h',
+  'alerts.allEnvironments': 'all environments',
   'alerts.noneFiring': 'Nothing is firing in {env} now.',
   'alerts.firingTitle': 'Firing now: {count} alerts ({env})',
   'alerts.moreGroups': '{count} more groups are not listed; see Alertmanager.',

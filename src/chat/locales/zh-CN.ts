@@ -1,6 +1,7 @@
 // zh-CN catalog: every string the bot says. Placeholders are {name}. The en catalog must have the same keys.
 export const zhCN = {
   'hint.unknown': '没有看懂“{text}”。发送 help（帮助）查看可用命令。',
+  'hint.didYouMean': '没有命令“{word}”。你是不是想发：{text}（{command}）？',
   'hint.empty': '发送 help（帮助）查看可用命令。',
 
   'help.title': 'wekube 命令',
@@ -206,6 +207,7 @@ export const zhCN = {
   'alerts.openAlertmanager': '在 Alertmanager 中查看',
   'alerts.silenceHint': '需要静默时发送：silence {matchers} 2h',
   'alerts.silenceAction': '静默 2 小时',
+  'alerts.allEnvironments': '所有环境',
   'alerts.noneFiring': '{env} 现在没有正在触发的告警。',
   'alerts.firingTitle': '正在触发的告警：{count} 条（{env}）',
   'alerts.moreGroups': '另有 {count} 组未列出，请在 Alertmanager 中查看。',
