@@ -1,3 +1,4 @@
+import { permissions } from '../commands/index.js';
 import { ConfigError, loadConfig, wecomEnabled } from './config/load.js';
 import { createLogger, startWekube } from './wekube.js';
 
@@ -5,7 +6,7 @@ import { createLogger, startWekube } from './wekube.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig({ commands: permissions });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`wekube: ${error.message}\n`);

@@ -49,7 +49,11 @@ export function defaultConfigPath(env: NodeJS.ProcessEnv, cwd: string): string {
   return resolve(cwd, env.WEKUBE_CONFIG ?? 'config/wekube.yaml');
 }
 
-export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; file?: string } = {}): Config {
+/**
+ * `commands`: the permissions commands declare; when given, every name in a role's `allow` must be one of them, so
+ * a typo such as `stauts` stops start-up instead of silently denying.
+ */
+export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; file?: string; commands?: readonly string[] } = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const file = options.file ? resolve(cwd, options.file) : defaultConfigPath(env, cwd);
@@ -70,6 +74,16 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; fil
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error.issues, shown, doc, lines, fromEnv));
   const config = parsed.data;
+  if (options.commands) {
+    const known = options.commands;
+    const issues: z.core.$ZodIssue[] = [];
+    for (const [roleName, role] of Object.entries(config.access.roles)) {
+      role.allow.forEach((name, index) => {
+        if (name !== '*' && !known.includes(name)) issues.push({ code: 'custom', path: ['access', 'roles', roleName, 'allow', index], message: `no command "${name}" (commands: ${known.join(', ')})`, input: name });
+      });
+    }
+    if (issues.length > 0) throw new ConfigError(describeIssues(issues, shown, doc, lines, fromEnv));
+  }
 
   const missing = WECOM_APP_KEYS.filter(([key]) => config.wecom[key] === undefined);
   if (missing.length > 0 && missing.length < WECOM_APP_KEYS.length) {

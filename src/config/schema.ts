@@ -191,6 +191,21 @@ export const configSchema = z
       });
     }
     const environments = Object.keys(config.environments);
+    const unknownEnvironment = (name: string, path: (string | number)[]) => {
+      if (environments.length > 0 && !Object.hasOwn(config.environments, name)) {
+        ctx.addIssue({ code: 'custom', path, message: `environment "${name}" is not defined under environments (defined: ${environments.join(', ')})` });
+      }
+    };
+    for (const [roleName, role] of Object.entries(config.access.roles)) {
+      role.environments.forEach((name, index) => name !== '*' && unknownEnvironment(name, ['access', 'roles', roleName, 'environments', index]));
+    }
+    config.drills.schedules.forEach((schedule, index) => schedule.environment && unknownEnvironment(schedule.environment, ['drills', 'schedules', index, 'environment']));
+    if (typeof config.apps !== 'string') {
+      for (const [appName, app] of Object.entries(config.apps)) {
+        if (typeof app.replicas === 'object') for (const name of Object.keys(app.replicas)) if (name !== 'default') unknownEnvironment(name, ['apps', appName, 'replicas', name]);
+        if (typeof app.manage === 'object') for (const name of Object.keys(app.manage)) if (name !== 'default') unknownEnvironment(name, ['apps', appName, 'manage', name]);
+      }
+    }
     if (environments.length > 0 && !environments.includes(config.defaultEnvironment)) {
       ctx.addIssue({
         code: 'custom',

@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { permissions } from '../../commands/index.js';
 import { ConfigError, loadConfig, wecomEnabled } from '../../src/config/load.js';
 
 function write(text: string, extra: Record<string, string> = {}): string {
@@ -80,5 +81,37 @@ describe('configuration', () => {
     expect(problems(() => loadConfig({ file, env: {}, cwd: '/' }))[0]).toMatch(/apps\.yaml:3: pay\.maxReplicas: /);
     const ok = write('apps: apps.yaml\n', { 'apps.yaml': 'pay:\n  image: harbor/pay\n' });
     expect(loadConfig({ file: ok, env: {}, cwd: '/' }).apps.pay?.image).toBe('harbor/pay');
+  });
+
+  it('refuses references to environments and commands that do not exist, on the key\'s own line', () => {
+    const file = write(
+      [
+        'environments:',
+        '  test: { namespace: shop-test }',
+        '  prod: { namespace: shop }',
+        'access:',
+        '  roles:',
+        '    viewer: { allow: [help, stauts] }',
+        '    developer:',
+        '      allow: ["*"]',
+        '      environments: [dve, test]',
+        'apps:',
+        '  order:',
+        '    image: r/order',
+        '    replicas: { default: 2, pre: 3 }',
+        '',
+      ].join('\n'),
+    );
+    const found = problems(() => loadConfig({ file, env: {}, commands: permissions }));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/wekube\.yaml:9: access\.roles\.developer\.environments\[0\]: environment "dve" is not defined/),
+        expect.stringMatching(/wekube\.yaml:13: apps\.order\.replicas\.pre: environment "pre" is not defined/),
+      ]),
+    );
+    // Environments first (the schema), then command names once the rest is sound.
+    const fixed = write(readFileSync(file, 'utf8').replace('dve', 'prod').replace(', pre: 3', ''));
+    expect(problems(() => loadConfig({ file: fixed, env: {}, commands: permissions }))).toEqual([expect.stringMatching(/wekube\.yaml:6: access\.roles\.viewer\.allow\[1\]: no command "stauts"/)]);
+    expect(problems(() => loadConfig({ env: {}, cwd: process.cwd(), commands: permissions }))).toEqual([]);
   });
 });

@@ -34,7 +34,7 @@ export function writeConfig(options: { apiBase: string; dataDir?: string; extra?
       defaultRole: 'viewer',
       roles: {
         viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill'] },
-        developer: { allow: ['*'], environments: ['dev', 'test'] },
+        developer: { allow: ['*'], environments: ['test'] },
         ops: { allow: ['*'], environments: ['*'], approve: true },
       },
       users: { zhangsan: ['developer'], lisi: ['ops'] },
