@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,5 +114,14 @@ describe('configuration', () => {
     const fixed = write(readFileSync(file, 'utf8').replace('dve', 'prod').replace(', pre: 3', ''));
     expect(problems(() => loadConfig({ file: fixed, env: {}, commands: permissions }))).toEqual([expect.stringMatching(/wekube\.yaml:6: access\.roles\.viewer\.allow\[1\]: no command "stauts"/)]);
     expect(problems(() => loadConfig({ env: {}, cwd: process.cwd(), commands: permissions }))).toEqual([]);
+  });
+
+  it('accepts the example config of deploy/ as written', () => {
+    const manifest = readFileSync(join(process.cwd(), 'deploy', 'config.yaml'), 'utf8');
+    const embedded = (parse(manifest) as { data: { 'wekube.yaml': string } }).data['wekube.yaml'];
+    const file = write(embedded, {});
+    mkdirSync(join(file, '..', 'templates'));
+    writeFileSync(join(file, '..', 'templates', 'deployment.yaml'), readFileSync(join(process.cwd(), 'config', 'templates', 'deployment.yaml')));
+    expect(problems(() => loadConfig({ file, env: {}, commands: permissions }))).toEqual([]);
   });
 });
