@@ -4,9 +4,12 @@ import approve from './approve.js';
 import audit from './audit.js';
 import cancel from './cancel.js';
 import confirm from './confirm.js';
+import apps from './apps.js';
 import deploy from './deploy.js';
+import events from './events.js';
 import help from './help.js';
 import history from './history.js';
+import logs from './logs.js';
 import restart from './restart.js';
 import rollback from './rollback.js';
 import scale from './scale.js';
@@ -20,13 +23,13 @@ import whoami from './whoami.js';
 
 /** Every chat command, in the order `help` lists them. Adding a command is adding its file and a line here. */
 export const commands: readonly Command[] = [
-  help, status, deploy, rollback, restart, scale, history,
+  help, status, deploy, rollback, restart, scale, history, logs, events, apps,
   subscribe, unsubscribe, alerts, silence, silences, unsilence,
   confirm, approve, cancel, whoami, audit,
 ];
 
 /** Commands SPEC names that are not built yet: a role may already allow them (`drill` in the example config). */
-const PLANNED = ['drill', 'logs', 'events', 'apps', 'tags', 'claim', 'unclaim'];
+const PLANNED = ['drill', 'tags', 'claim', 'unclaim'];
 
 /** What `access.roles.<role>.allow` may name. */
 export const permissions: readonly string[] = [...new Set([...commands.map((command) => command.permission), ...PLANNED])];

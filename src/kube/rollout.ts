@@ -11,6 +11,7 @@ import {
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import type { Cluster } from './clusters.js';
+import { relatedTo } from './reads.js';
 
 // Rollout operations with kubectl's semantics (../shared/reference/kubectl-semantics.md §1), one small named
 // function each. What kubectl refuses is a RolloutError with a code; commands turn the code into words.
@@ -312,11 +313,7 @@ export async function statusReport(cluster: Cluster, name: string, container?: s
     cluster.core.listNamespacedEvent({ namespace: cluster.namespace, fieldSelector: 'type=Warning' }),
     autoscalerFor(cluster, name).catch(() => undefined),
   ]);
-  const podNames = new Set(pods.items.map((pod) => pod.metadata?.name));
-  const related = (event: CoreV1Event) => {
-    const object = event.involvedObject;
-    return (object.kind === 'Deployment' && object.name === name) || (object.kind === 'ReplicaSet' && object.name?.startsWith(`${name}-`)) || (object.kind === 'Pod' && podNames.has(object.name));
-  };
+  const related = relatedTo(name, new Set(pods.items.map((pod) => pod.metadata?.name)));
   const when = (event: CoreV1Event) => event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp;
   const warnings = events.items
     .filter(related)

@@ -136,4 +136,22 @@ describe('apps wekube did not create', () => {
     expect(preview).toMatch(/方式：只更新容器 main 的镜像/);
     expect(preview).toMatch(/legacy-api 不是 wekube 创建的/);
   });
+
+  it('shows which version runs where, and the app\'s events', async () => {
+    const apps = await chat.ask('zhaoliu', 'apps', /个应用在 2 个环境中的版本/);
+    expect(apps).toMatch(/\*\*legacy-api\*\*: test 0\.9 \(\d\/3\) · prod 0\.9 \(\d\/2\)/);
+    expect(apps).toMatch(/\*\*by-argo\*\*: test - · prod 0\.9/);
+    const events = await chat.ask('zhaoliu', 'events legacy-api', /legacy-api @test 最近的 \d+ 条事件/);
+    expect(events).toMatch(/Deployment\/legacy-api ScalingReplicaSet/);
+  });
+
+  it('reads the last log lines of the app\'s pods, or says why it cannot', async () => {
+    // kwok's fake nodes run no kubelet, so the API server cannot fetch a log: each container says why, in one reply.
+    const logs = await chat.ask('zhaoliu', 'logs legacy-api --since 10m', /legacy-api @test 的日志/);
+    expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 main/);
+    expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 log-agent/);
+    expect(logs).toMatch(/读不到这个容器的日志：/);
+    await chat.ask('zhaoliu', 'logs legacy-api nosuchpod', /legacy-api 没有名为 nosuchpod 的 Pod/);
+    await chat.ask('zhaoliu', 'logs legacy-api --since soon', /--since 后面要跟时长/);
+  });
 });
