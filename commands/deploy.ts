@@ -21,9 +21,26 @@ interface DeployWork {
   replicas: number;
   beforeImage?: string;
   owner?: string;
+  /** The registry could not say whether the tag exists. */
+  registryWarning?: string;
+}
+
+/** The tag must exist in the app's registry before anything is applied (when the registry is configured). */
+async function checkTag(context: CommandContext, name: string, app: AppConfig, tag: string): Promise<string | undefined> {
+  const { registries } = context.services;
+  const settings = registries.for(app.image);
+  if (!settings) return undefined;
+  const check = await registries.checkTag(app.image, tag);
+  if ('found' in check && check.found) return undefined;
+  if ('found' in check) {
+    throw new UserError(check.nearest.length ? 'deploy.noTag' : 'deploy.noTags', { app: name, tag, image: app.image, nearest: joinList(context.locale, check.nearest) });
+  }
+  if (settings.required) throw new UserError('deploy.registryRequired', { image: app.image, reason: check.reason });
+  return check.reason;
 }
 
 async function work(context: CommandContext, cluster: Cluster, name: string, app: AppConfig, tag: string, cause: string): Promise<DeployWork> {
+  const registryWarning = await checkTag(context, name, app, tag);
   const existing = await getDeployment(cluster, name);
   const decision = manageMode(app, context.environment, existing);
   const owner = existing ? externalOwner(existing) : undefined;
@@ -41,7 +58,7 @@ async function work(context: CommandContext, cluster: Cluster, name: string, app
         ? new UserError('deploy.containerMissing', { app: name, container: choice.wanted!, containers })
         : new UserError('deploy.containerAmbiguous', { app: name, containers });
     }
-    return { existing, decision, container: choice.container.name, replicas, beforeImage: choice.container.image, owner };
+    return { existing, decision, container: choice.container.name, replicas, beforeImage: choice.container.image, owner, registryWarning };
   }
   const objects = render(context.services.template, appVariables({ name, app, environment: context.environment, namespace: cluster.namespace, tag, replicas, changeCause: cause }));
   if (existing) {
@@ -49,7 +66,7 @@ async function work(context: CommandContext, cluster: Cluster, name: string, app
     const immutable = immutableChanges(existing, deployment);
     if (immutable.length > 0) throw new UserError('deploy.immutable', { app: name, fields: immutable.join(', ') });
   }
-  return { existing, decision, objects, replicas, beforeImage: existing ? imageOf(existing.spec?.template, name, app.container) : undefined, owner };
+  return { existing, decision, objects, replicas, beforeImage: existing ? imageOf(existing.spec?.template, name, app.container) : undefined, owner, registryWarning };
 }
 
 const MODE_KEYS = { template: 'deploy.modeTemplate', image: 'deploy.modeImage' } as const;
@@ -85,6 +102,7 @@ export default defineCommand({
       ];
       if (planned.decision.why === 'foreign') preview.push({ type: 'text', text: msg('deploy.foreignApp', { app: name }), tone: 'muted' });
       if (planned.owner) preview.push({ type: 'text', text: msg('deploy.ownedWarning', { owner: planned.owner }), tone: 'warning' });
+      if (planned.registryWarning) preview.push({ type: 'text', text: msg('deploy.registryUnknown', { image: app.image, reason: planned.registryWarning }), tone: 'warning' });
       return { app: name, summary: msg('deploy.summary', { app: name, tag: args.tag, env: context.environment }), preview, before, after: { image, replicas: planned.replicas } };
     });
   },
@@ -95,6 +113,9 @@ export default defineCommand({
     return inCluster(context, async (cluster) => {
       // Planned again: a protected change may have waited for its approval while the Deployment changed.
       const current = await work(context, cluster, name, app, args.tag, cause);
+      if (current.registryWarning && !context.config.environments[context.environment]?.protected) {
+        await context.progress({ blocks: [{ type: 'text', text: msg('deploy.registryUnknown', { image: app.image, reason: current.registryWarning }), tone: 'warning' }] });
+      }
       if (current.container) await setImage(cluster, name, current.container, image, cause, current.existing?.metadata?.resourceVersion);
       else await apply(cluster, current.objects!);
       await context.progress({

@@ -17,19 +17,20 @@ import silence from './silence.js';
 import silences from './silences.js';
 import status from './status.js';
 import subscribe from './subscribe.js';
+import tags from './tags.js';
 import unsilence from './unsilence.js';
 import unsubscribe from './unsubscribe.js';
 import whoami from './whoami.js';
 
 /** Every chat command, in the order `help` lists them. Adding a command is adding its file and a line here. */
 export const commands: readonly Command[] = [
-  help, status, deploy, rollback, restart, scale, history, logs, events, apps,
+  help, status, deploy, rollback, restart, scale, history, logs, events, apps, tags,
   subscribe, unsubscribe, alerts, silence, silences, unsilence,
   confirm, approve, cancel, whoami, audit,
 ];
 
 /** Commands SPEC names that are not built yet: a role may already allow them (`drill` in the example config). */
-const PLANNED = ['drill', 'tags', 'claim', 'unclaim'];
+const PLANNED = ['drill', 'claim', 'unclaim'];
 
 /** What `access.roles.<role>.allow` may name. */
 export const permissions: readonly string[] = [...new Set([...commands.map((command) => command.permission), ...PLANNED])];

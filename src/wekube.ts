@@ -23,6 +23,7 @@ import { ConsoleChannel, startConsole } from './console/console.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import { Clusters } from './kube/clusters.js';
+import { Registries } from './kube/registry.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
 import { Database } from './store/database.js';
 import { Store } from './store/store.js';
@@ -196,7 +197,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager },
+    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager, registries: new Registries(config.registries) },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,

@@ -4,6 +4,7 @@ import type { AlertEngine } from '../alerts/engine.js';
 import type { AlertmanagerApi } from '../alerts/alertmanager-api.js';
 import type { Subscriptions } from '../alerts/subscriptions.js';
 import type { Clusters } from '../kube/clusters.js';
+import type { Registries } from '../kube/registry.js';
 import type { Access } from './access.js';
 import type { AppState, AuditEntry, AuditLog } from './audit.js';
 import type { ChangeDesk } from './changes.js';
@@ -42,6 +43,7 @@ export interface Services {
   subscriptions: Subscriptions;
   /** Set when alerts.alertmanagerUrl is configured. */
   alertmanager?: AlertmanagerApi;
+  registries: Registries;
 }
 
 /** What a command gets besides its arguments. */

@@ -143,6 +143,18 @@ export const configSchema = z
     environments: z.record(name, environment).default({}),
     apps: z.union([z.string(), z.record(name, appSchema)]).default({}),
     templates: z.strictObject({ deployment: z.string().default('templates/deployment.yaml') }).prefault({}),
+    /** Image registries (by host, as in the image reference) asked whether a tag exists before a deploy. */
+    registries: z
+      .record(
+        z.string(),
+        z.strictObject({
+          url: z.url({ message: 'must be an http(s) URL' }).optional(),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          required: z.boolean().default(false),
+        }),
+      )
+      .default({}),
     rollout: z
       .strictObject({
         /** How long wekube follows a rollout before saying "still rolling out; status later". */
