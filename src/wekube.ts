@@ -142,6 +142,17 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 
   const template = checkedTemplate(config);
   const clusters = new Clusters(config);
+  // Say at start-up which environments cannot reach a cluster at all, and what to set, rather than at the first command.
+  const unusable = clusters.names.filter((environment) => {
+    try {
+      clusters.get(environment);
+      return false;
+    } catch (error) {
+      logger.warn({ environment, problem: (error as Error).message.split('\n')[0] }, `environment ${environment} has no usable cluster: set environments.${environment}.kubeconfig (and .context), or KUBECONFIG`);
+      return true;
+    }
+  });
+  if (clusters.names.length > 0 && unusable.length === clusters.names.length) logger.error('no environment has a usable cluster: cluster commands will fail until a kubeconfig is configured');
   const audit = await AuditLog.open(store, { now });
   const notify = (to: Recipient, reply: Reply) => channel.send(to, reply);
   const access = new Access(config.access);

@@ -97,6 +97,9 @@ export class ChangeDesk {
     if (!protection.protected) return this.#execute(request, context.user.id);
 
     await this.#expire();
+    // One waiting change per app and environment: a second would run on a Deployment the first has already changed.
+    const waiting = this.collection.data.pending.find((pending) => pending.environment === environment && pending.app === plan.app);
+    if (waiting) throw new UserError('change.pendingExists', { user: waiting.requester, text: waiting.text, app: plan.app, env: environment });
     const change: PendingChange = {
       code: this.#newCode(),
       command: request.command.name,

@@ -207,6 +207,8 @@ describe('protected environments: confirm, approvals, audit', () => {
     const request = await chat.expect('zhaoliu', /lisi 请求批准变更[\s\S]*发布 order-service 2\.0\.0 @prod/, approvalRequestFrom);
     expect(request).toContain(`approve ${code}`);
 
+    // While it waits, no second change of the same app there: it would run on what the first one changes.
+    await chat.ask('zhouba', 'deploy order-service 2.1.0 @prod', /order-service @prod 已有一个等待确认或批准的变更：lisi 的“deploy order-service 2\.0\.0 @prod”/);
     await chat.ask('lisi', `approve ${code}`, /不能批准自己发起的变更/);
     await chat.ask('zhangsan', `approve ${code}`, /你的角色不能批准 prod 环境的变更/);
     await expect(read('prod')).rejects.toMatchObject({ code: 404 });

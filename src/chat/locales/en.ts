@@ -196,6 +196,7 @@ export const en: Record<MessageKey, string> = {
   'change.rejected': '{user} rejected your change {code}:',
   'change.expiredConfirm': 'Change {code} was not confirmed within 2 minutes and is void:',
   'change.expiredApproval': 'Change {code} was not approved in time and is void:',
+  'change.pendingExists': '{app} @{env} already has a change waiting for confirmation or approval: "{text}" by {user}. A new one can start once it is done, cancelled or expired.',
   'change.busy': '{user} is running "{text}" ({minutes} min so far); one change at a time per app and environment. Try again later.',
   'change.busyYou': 'Your "{text}" is still running ({minutes} min so far); try again when it is done.',
 

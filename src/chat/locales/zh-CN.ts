@@ -195,6 +195,7 @@ export const zhCN = {
   'change.rejected': '{user} 驳回了你的变更 {code}：',
   'change.expiredConfirm': '变更 {code} 超过 2 分钟未确认，已作废：',
   'change.expiredApproval': '变更 {code} 未在时限内获得批准，已作废：',
+  'change.pendingExists': '{app} @{env} 已有一个等待确认或批准的变更：{user} 的“{text}”。它完成、被取消或过期后才能发起新的变更。',
   'change.busy': '{user} 正在执行“{text}”（已 {minutes} 分钟），同一应用同一环境一次只能有一个变更。请稍后再试。',
   'change.busyYou': '你的“{text}”还在执行（已 {minutes} 分钟），完成后再试。',
 
