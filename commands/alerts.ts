@@ -1,6 +1,6 @@
 import { defineCommand } from '../src/chat/command.js';
 import { formatTime, translate } from '../src/chat/i18n.js';
-import { msg, type Block, type Text } from '../src/chat/reply.js';
+import { msg, strong, type Block, type Text } from '../src/chat/reply.js';
 
 const MAX_GROUPS = 30;
 
@@ -31,7 +31,7 @@ export default defineCommand({
       }
     }
     const sorted = [...groups.values()].sort((a, b) => b.count - a.count);
-    const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => `🔥${g.count} **${g.alertname}**${g.app ? ` · ${g.app}` : ''} · ${g.severity} · ${formatTime(context.locale, context.config.timezone, g.since)}`);
+    const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => [`🔥${g.count} `, strong(g.alertname), `${g.app ? ` · ${g.app}` : ''} · ${g.severity} · ${formatTime(context.locale, context.config.timezone, g.since)}`]);
     const blocks: Block[] = [
       { type: 'title', text: msg('alerts.firingTitle', { count: firing.length, env }), tone: 'warning' },
       { type: 'list', items },

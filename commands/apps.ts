@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.js';
-import { msg, type Text } from '../src/chat/reply.js';
+import { msg, strong, type Text } from '../src/chat/reply.js';
 import { imageOf, tagOf } from '../src/kube/rollout.js';
 
 /** Which version runs where: every app, every environment, one message; environments that differ are marked. */
@@ -34,7 +34,7 @@ export default defineCommand({
         tags.add(tag);
         return `${entry.environment} ${tag} (${deployment.status?.readyReplicas ?? 0}/${deployment.spec?.replicas ?? 0})`;
       });
-      const line = `**${name}**: ${parts.join(' · ')}`;
+      const line: Text = [strong(name), `: ${parts.join(' · ')}`];
       return tags.size > 1 ? [line, ' ', msg('apps.differ')] : line;
     });
     const unreachable = lists.filter((entry): entry is { environment: string; error: string } => 'error' in entry);

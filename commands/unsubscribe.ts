@@ -7,7 +7,7 @@ export default defineCommand({
   summary: 'cmd.unsubscribe',
   args: [{ name: 'id', kind: 'word', required: true }] as const,
   async run(context, args) {
-    const which = args.id.toLowerCase() === 'all' ? 'all' : /^#?\d+$/.test(args.id) ? Number(args.id.replace('#', '')) : undefined;
+    const which = ['all', '全部', '所有'].includes(args.id.toLowerCase()) ? 'all' : /^#?\d+$/.test(args.id) ? Number(args.id.replace('#', '')) : undefined;
     if (which === undefined) throw new UserError('unsubscribe.badId', { id: args.id });
     const removed = await context.services.subscriptions.remove(context.user.id, which);
     if (removed === 0) throw new UserError(which === 'all' ? 'subscribe.none' : 'unsubscribe.unknown', { id: args.id });

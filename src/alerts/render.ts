@@ -1,6 +1,6 @@
 import { formatTime, type Locale } from '../chat/i18n.js';
 import { own } from '../config/own.js';
-import { msg, type Block, type Reply, type Text } from '../chat/reply.js';
+import { msg, strong, type Block, type Reply, type Text } from '../chat/reply.js';
 
 /** What a batch holds for one alertname and app: counts, times, a few examples. */
 export interface AlertGroup {
@@ -57,7 +57,7 @@ function groupLine(group: AlertGroup, options: RenderOptions): Text {
   const time = (at: number) => formatTime(options.locale, options.timezone, new Date(at)).slice(-5);
   const span = group.firstSeen === group.lastSeen ? time(group.firstSeen) : `${time(group.firstSeen)}–${time(group.lastSeen)}`;
   const counts = [group.firing ? `🔥${group.firing}` : '', group.resolved ? `✅${group.resolved}` : ''].filter(Boolean).join(' ');
-  return `${counts} **${clip(group.alertname)}**${group.app ? ` · ${clip(group.app)}` : ''} · ${clip(group.severity, 20) || '-'} · ${span}`;
+  return [`${counts} `, strong(clip(group.alertname)), `${group.app ? ` · ${clip(group.app)}` : ''} · ${clip(group.severity, 20) || '-'} · ${span}`];
 }
 
 const sampleLine = (sample: AlertGroup['samples'][number]): string =>

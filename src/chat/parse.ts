@@ -43,7 +43,7 @@ export function unquote(token: string): string {
   return token.length >= 2 && (first === '"' || first === "'") && token.endsWith(first) ? token.slice(1, -1) : token;
 }
 
-const ENV_TOKEN = /^@([A-Za-z0-9][-A-Za-z0-9]*)$/;
+const ENV_TOKEN = /^@([A-Za-z0-9\p{Script=Han}][-A-Za-z0-9\p{Script=Han}]*)$/u;
 
 /** Takes every `@env` token out of the list; the environment names are lower-cased. */
 export function extractEnvironments(tokens: string[]): { tokens: string[]; environments: string[] } {

@@ -4,7 +4,10 @@ import { translate, type Locale, type MessageKey, type Params } from './i18n.js'
  * The neutral message every command returns. It holds catalog keys, not sentences: each channel's renderer
  * translates and formats it (WeCom markdown or text, console plain text), so commands never know where they speak.
  */
-export type Text = string | { key: MessageKey; params?: Params } | Text[];
+export type Text = string | { key: MessageKey; params?: Params } | { strong: Text } | Text[];
+
+/** Emphasis a renderer shows its own way (bold in WeCom markdown, nothing in plain text). */
+export const strong = (text: Text): Text => ({ strong: text });
 
 export type Tone = 'info' | 'success' | 'warning' | 'error' | 'muted';
 
@@ -54,8 +57,9 @@ export class UserError extends Error {
 }
 
 /** The text of a Text in a locale. */
-export function textOf(locale: Locale, text: Text): string {
+export function textOf(locale: Locale, text: Text, emphasise: (text: string) => string = (plain) => plain): string {
   if (typeof text === 'string') return text;
-  if (Array.isArray(text)) return text.map((part) => textOf(locale, part)).join('');
+  if (Array.isArray(text)) return text.map((part) => textOf(locale, part, emphasise)).join('');
+  if ('strong' in text) return emphasise(textOf(locale, text.strong, emphasise));
   return translate(locale, text.key, text.params);
 }

@@ -1,6 +1,7 @@
 import { distance } from 'fastest-levenshtein';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.js';
+import { own } from '../config/own.js';
 import { Access } from './access.js';
 import { isAudited, type AuditEntry } from './audit.js';
 import { usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
@@ -151,6 +152,8 @@ export class ChatRouter {
     if (environment === undefined) return command.environment ? config.defaultEnvironment : undefined;
     if (!command.environment) throw new UserError('error.extraArgs', { args: `@${environment}` }, [usageBlock(command)]);
     const known = Object.keys(config.environments);
+    const aliased = environmentAlias(config, environment);
+    if (aliased) return aliased;
     if (!known.includes(environment)) {
       throw new UserError('error.unknownEnv', { env: environment, envs: joinList(config.locale, known) });
     }
@@ -192,4 +195,20 @@ function parseArgs(command: Command, tokens: string[]): ArgValues {
   }
   if (index < tokens.length) fail('error.extraArgs', { args: tokens.slice(index).join(' ') });
   return args;
+}
+
+/** Chinese names people give environments; each counts only when the environment exists. */
+const ENVIRONMENT_ALIASES: Record<string, readonly string[]> = {
+  生产: ['prod', 'production', 'prd'],
+  线上: ['prod', 'production', 'prd'],
+  预发: ['pre', 'staging', 'stage'],
+  测试: ['test', 'testing', 'qa'],
+  开发: ['dev', 'development'],
+};
+
+/** The environment an alias stands for: `environments.<env>.aliases`, then the common Chinese names. */
+function environmentAlias(config: Config, name: string): string | undefined {
+  const configured = Object.entries(config.environments).find(([, settings]) => settings.aliases.includes(name));
+  if (configured) return configured[0];
+  return own(ENVIRONMENT_ALIASES, name)?.find((candidate) => Object.hasOwn(config.environments, candidate));
 }

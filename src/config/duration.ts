@@ -12,8 +12,19 @@ const DURATION = /^(?:\d+(?:ms|s|m|h|d|w))+$/;
 const PART = /(\d+)(ms|s|m|h|d|w)/g;
 
 /** Milliseconds for a duration string, or undefined when it is not one. */
+/** Chinese units as people type them: 2小时, 30分钟, 1天. */
+const CHINESE_UNITS: [RegExp, string][] = [
+  [/毫秒/g, 'ms'],
+  [/(小时|钟头|时)/g, 'h'],
+  [/(分钟|分)/g, 'm'],
+  [/秒钟?/g, 's'],
+  [/[天日]/g, 'd'],
+  [/(星期|周)/g, 'w'],
+];
+
 export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
+  let trimmed = text.trim();
+  for (const [pattern, unit] of CHINESE_UNITS) trimmed = trimmed.replace(pattern, unit);
   if (!DURATION.test(trimmed)) return undefined;
   let total = 0;
   for (const [, amount, unit] of trimmed.matchAll(PART)) total += Number(amount) * UNIT_MS[unit!]!;

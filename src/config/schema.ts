@@ -37,6 +37,8 @@ const environment = z.strictObject({
   kubeconfig: z.string().optional(),
   protected: z.boolean().default(false),
   approvals: z.number().int().min(0).max(10).default(0),
+  /** Other names users may type after @ (e.g. 生产); the common Chinese ones work without this. */
+  aliases: z.array(z.string().min(1)).default([]),
   /** The deadline of one request to the environment's API server (connecting included). */
   requestTimeout: duration.default(10_000),
 });

@@ -12,6 +12,7 @@ function tinted(text: string, tone: Tone | undefined): string {
 }
 
 /** Inline code cannot hold a backtick; WeCom has no escape for it. */
+const bold = (text: string) => `**${text}**`;
 const code = (text: string) => `\`${text.replaceAll('`', "'")}\``;
 
 export function renderMarkdown(reply: Reply, locale: Locale): string {
@@ -23,22 +24,22 @@ export function renderMarkdown(reply: Reply, locale: Locale): string {
         lines.push(tinted(`**${textOf(locale, block.text)}**`, block.tone));
         break;
       case 'text':
-        lines.push(tinted(textOf(locale, block.text), block.tone));
+        lines.push(tinted(textOf(locale, block.text, bold), block.tone));
         break;
       case 'fields':
-        for (const field of block.fields) lines.push(`${textOf(locale, field.label)}${colon}${textOf(locale, field.value)}`);
+        for (const field of block.fields) lines.push(`${textOf(locale, field.label, bold)}${colon}${textOf(locale, field.value, bold)}`);
         break;
       case 'list':
-        for (const item of block.items) lines.push(`• ${textOf(locale, item)}`);
+        for (const item of block.items) lines.push(`• ${textOf(locale, item, bold)}`);
         break;
       case 'entries':
-        for (const entry of block.entries) lines.push(`${code(entry.term)} ${textOf(locale, entry.text)}`);
+        for (const entry of block.entries) lines.push(`${code(entry.term)} ${textOf(locale, entry.text, bold)}`);
         break;
       case 'code':
         lines.push(...block.lines.map(code));
         break;
       case 'link':
-        lines.push(`[${textOf(locale, block.text)}](${block.url})`);
+        lines.push(`[${textOf(locale, block.text, bold)}](${block.url})`);
         break;
     }
   }

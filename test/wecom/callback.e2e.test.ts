@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventXml, nextMsgId, textXml, wecomEncrypt, wecomSign, type RawCallback } from '../fakes/callback-sender.js';
 import { startBot, WECOM, type TestBot } from '../helpers/bot.js';
 import { waitFor } from '../helpers/wait.js';
+import { parseDuration } from '../../src/config/duration.js';
 
 let bot: TestBot;
 beforeAll(async () => {
@@ -57,6 +58,18 @@ describe('WeCom callback, driven as WeCom drives it', () => {
     expect(await reply('zhaoliu', 2)).toContain('你是不是想发：status');
     await bot.sender.deliver(bot.sender.text('zhaoliu', 'xyzzy'));
     expect(await reply('zhaoliu', 3)).toContain('没有看懂“xyzzy”');
+  });
+
+  it('takes Chinese environment names, 全部 and Chinese durations', async () => {
+    await bot.sender.deliver(bot.sender.text('sunqi', 'alerts @生产'));
+    expect(await reply('sunqi', 1)).toContain('prod 现在没有正在触发的告警');
+    await bot.sender.deliver(bot.sender.text('sunqi', '退订 全部'));
+    expect(await reply('sunqi', 2)).toContain('你还没有订阅告警');
+    await bot.sender.deliver(bot.sender.text('sunqi', 'alerts @火星'));
+    expect(await reply('sunqi', 3)).toMatch(/火星/);
+    expect(parseDuration('2小时')).toBe(7_200_000);
+    expect(parseDuration('1天2小时30分钟')).toBe(95_400_000);
+    expect(parseDuration('两小时')).toBeUndefined();
   });
 
   it('answers whoami with the roles from config; unlisted users get the default role', async () => {

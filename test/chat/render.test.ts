@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { renderBatch } from '../../src/alerts/render.js';
+import { renderPlain } from '../../src/chat/render-plain.js';
+import { renderMarkdown } from '../../src/wecom/render.js';
+
+describe('one reply model, a renderer per channel', () => {
+  it('shows emphasis as bold in WeCom markdown and as nothing in plain text (console, messageFormat: text)', () => {
+    const reply = renderBatch(
+      {
+        id: 1,
+        kind: 'digest',
+        recipientKey: 'user:lisi',
+        openedAt: Date.UTC(2026, 10, 24, 10),
+        dueAt: 0,
+        externalURL: '',
+        firing: 2,
+        resolved: 0,
+        groups: [{ alertname: 'HighLatency', app: 'order', severity: 'warning', firing: 2, resolved: 0, firstSeen: 0, lastSeen: 0, samples: [], silence: 'alertname="HighLatency"' }],
+      },
+      { locale: 'zh-CN', timezone: 'Asia/Shanghai', fits: () => true },
+    );
+    expect(renderMarkdown(reply, 'zh-CN')).toMatch(/🔥2 \*\*HighLatency\*\* · order/);
+    const plain = renderPlain(reply, 'zh-CN');
+    expect(plain).toMatch(/🔥2 HighLatency · order/);
+    expect(plain).not.toMatch(/\*\*|<font|`/);
+  });
+});
