@@ -1,5 +1,5 @@
-import { defineCommand } from '../src/chat/command.js';
-import { joinList } from '../src/chat/i18n.js';
+import { defineCommand, usageText } from '../src/chat/command.js';
+import { isMessageKey, joinList, translate } from '../src/chat/i18n.js';
 import { msg, UserError, type Block, type Text } from '../src/chat/reply.js';
 
 export default defineCommand({
@@ -18,11 +18,13 @@ export default defineCommand({
         {
           type: 'fields',
           fields: [
-            { label: msg('help.usage'), value: command.usage },
+            { label: msg('help.usage'), value: usageText(command, locale) },
             { label: msg('help.aliases'), value: joinList(locale, command.aliases) },
           ],
         },
       ];
+      const examples = `example.${command.name}`;
+      if (isMessageKey(examples)) blocks.push({ type: 'text', text: msg('help.examples') }, { type: 'code', lines: translate(locale, examples).split('\n') });
       if (command.mutates) blocks.push({ type: 'text', text: msg('help.mutates'), tone: 'warning' });
       if (!access.allows(user, command).ok) blocks.push({ type: 'text', text: msg('help.notAllowed'), tone: 'muted' });
       return { blocks };
@@ -35,7 +37,7 @@ export default defineCommand({
           entries: commands.map((command) => {
             const allowed = access.allows(user, command).ok;
             const text: Text[] = [allowed ? '' : '🔒 ', `${command.aliases[0]} · `, msg(command.summary)];
-            return { term: command.usage, text };
+            return { term: usageText(command, locale), text };
           }),
         },
         { type: 'text', text: msg('help.footer', { env: config.defaultEnvironment }), tone: 'muted' },

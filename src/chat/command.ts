@@ -8,7 +8,7 @@ import type { Registries } from '../kube/registry.js';
 import type { Access } from './access.js';
 import type { AppState, AuditEntry, AuditLog } from './audit.js';
 import type { ChangeDesk } from './changes.js';
-import type { Locale, MessageKey } from './i18n.js';
+import { isMessageKey, translate, type Locale, type MessageKey } from './i18n.js';
 import type { Block, Reply, Text } from './reply.js';
 
 /** One argument of a command, in the order users type them. */
@@ -127,5 +127,18 @@ export function defineCommand<const A extends readonly ArgSpec[]>(spec: CommandS
   };
 }
 
+/** An argument's name as the user reads it (<应用>, <app>). */
+export function argName(locale: Locale, name: string): string {
+  const key = `arg.${name}`;
+  return isMessageKey(key) ? translate(locale, key) : name;
+}
+
+/** The usage line in the user's language: `deploy <应用> <标签> [@环境]`. */
+export function usageText(command: Command, locale: Locale): string {
+  const args = command.args.map((arg) => (arg.required ? `<${argName(locale, arg.name)}>` : `[${argName(locale, arg.name)}]`));
+  if (command.environment) args.push(`[@${argName(locale, 'env')}]`);
+  return [command.name, ...args].join(' ');
+}
+
 /** A usage line as a block, for replies to a wrong call. */
-export const usageBlock = (command: Command): Block => ({ type: 'code', lines: [command.usage] });
+export const usageBlock = (command: Command, locale: Locale): Block => ({ type: 'code', lines: [usageText(command, locale)] });

@@ -4,8 +4,8 @@ import type { Config } from '../config/load.js';
 import { own } from '../config/own.js';
 import { Access } from './access.js';
 import { isAudited, type AuditEntry } from './audit.js';
-import { usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
-import { joinList } from './i18n.js';
+import { argName, usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
+import { joinList, type Locale } from './i18n.js';
 import { excerpt, extractEnvironments, MAX_COMMAND_CHARS, normalize, tokenize, unquote } from './parse.js';
 import { UserError, msg, textReply, type Reply } from './reply.js';
 
@@ -113,7 +113,7 @@ export class ChatRouter {
       environment = this.#environment(command, environments);
       const decision = this.access.allows(user, command, environment);
       if (!decision.ok) throw new UserError(decision.key, decision.params);
-      const args = parseArgs(command, tokens.slice(1));
+      const args = parseArgs(command, tokens.slice(1), config.locale);
       const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
       let reply: Reply;
       if (command.mutates) {
@@ -150,7 +150,7 @@ export class ChatRouter {
     if (environments.length > 1) throw new UserError('error.manyEnvs', { envs: environments.map((env) => `@${env}`).join(' ') });
     const [environment] = environments;
     if (environment === undefined) return command.environment ? config.defaultEnvironment : undefined;
-    if (!command.environment) throw new UserError('error.extraArgs', { args: `@${environment}` }, [usageBlock(command)]);
+    if (!command.environment) throw new UserError('error.extraArgs', { args: `@${environment}` }, [usageBlock(command, config.locale)]);
     const known = Object.keys(config.environments);
     const aliased = environmentAlias(config, environment);
     if (aliased) return aliased;
@@ -161,34 +161,34 @@ export class ChatRouter {
   }
 }
 
-function parseArgs(command: Command, tokens: string[]): ArgValues {
+function parseArgs(command: Command, tokens: string[], locale: Locale): ArgValues {
   const args: ArgValues = {};
   const fail = (key: ConstructorParameters<typeof UserError>[0], params: Record<string, string> = {}) => {
-    throw new UserError(key, params, [usageBlock(command)]);
+    throw new UserError(key, params, [usageBlock(command, locale)]);
   };
   let index = 0;
   for (const spec of command.args as readonly ArgSpec[]) {
     if (spec.kind === 'rest') {
       const rest = tokens.slice(index).join(' ');
       index = tokens.length;
-      if (!rest && spec.required) fail('error.missingArg', { arg: spec.name });
+      if (!rest && spec.required) fail('error.missingArg', { arg: argName(locale, spec.name) });
       args[spec.name] = rest || undefined;
       continue;
     }
     const token = tokens[index++];
     if (token === undefined) {
-      if (spec.required) fail('error.missingArg', { arg: spec.name });
+      if (spec.required) fail('error.missingArg', { arg: argName(locale, spec.name) });
       args[spec.name] = undefined;
       continue;
     }
     const value = unquote(token);
     if (spec.kind === 'int') {
-      if (!/^-?\d{1,9}$/.test(value)) fail('error.notInteger', { arg: spec.name, value });
-      if (spec.min !== undefined && Number(value) < spec.min) fail('error.tooSmall', { arg: spec.name, value, min: String(spec.min) });
+      if (!/^-?\d{1,9}$/.test(value)) fail('error.notInteger', { arg: argName(locale, spec.name), value });
+      if (spec.min !== undefined && Number(value) < spec.min) fail('error.tooSmall', { arg: argName(locale, spec.name), value, min: String(spec.min) });
       args[spec.name] = Number(value);
     } else {
       if (spec.choices && !spec.choices.includes(value.toLowerCase())) {
-        fail('error.choice', { arg: spec.name, value, choices: spec.choices.join('|') });
+        fail('error.choice', { arg: argName(locale, spec.name), value, choices: spec.choices.join('|') });
       }
       args[spec.name] = spec.choices ? value.toLowerCase() : value;
     }

@@ -32,7 +32,7 @@ describe('console channel (no WeCom credentials, a terminal)', () => {
     input.write('部署一下\n');
     await waitFor(() => printed.includes('没有看懂“部署一下”'));
     input.write('deploy order-service\n');
-    await waitFor(() => printed.includes('缺少参数 <tag>'));
+    await waitFor(() => printed.includes('缺少参数 <标签>'));
     const health = await fetch(`${wekube!.url}/readyz`);
     expect(await health.json()).toMatchObject({ ready: true, checks: { store: { ok: true } } });
     input.end();

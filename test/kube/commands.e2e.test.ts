@@ -110,7 +110,7 @@ describe('deploy, rollback, restart, scale, status, history', () => {
     expect((await read('test')).spec?.replicas).toBe(5);
     const before = await read('test');
     await chat.ask('zhangsan', 'scale order-service 9', /order-service 的副本数必须在 1 到 6 之间，收到 9/);
-    await chat.ask('zhangsan', 'scale order-service -1', /<replicas> 不能小于 0/);
+    await chat.ask('zhangsan', 'scale order-service -1', /<副本数> 不能小于 0/);
     expect((await read('test')).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
     const history = await chat.ask('wangwu', 'history order-service', /版本历史/);
     expect(history).toMatch(/最近一次扩缩容：zhangsan 把副本数从 3 改为 5/);
@@ -144,7 +144,7 @@ describe('refusals leave the cluster unchanged and say what to do', () => {
     await chat.ask('zhangsan', 'deploy payment 1.0', /没有应用“payment”。已配置的应用：order-service、slow-app/);
     await chat.ask('zhangsan', 'deploy order-service ../../etc', /镜像标签“\.\.\/\.\.\/etc”不合法/);
     await chat.ask('zhangsan', 'deploy order-service 1.0 @staging', /没有环境“staging”。可用环境：test、prod、dev/);
-    await chat.ask('zhangsan', 'deploy order-service', /缺少参数 <tag>[\s\S]*deploy <app> <tag> \[@env\]/);
+    await chat.ask('zhangsan', 'deploy order-service', /缺少参数 <标签>[\s\S]*deploy <应用> <标签> \[@环境\]/);
     expect((await read('test')).metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
   });
 

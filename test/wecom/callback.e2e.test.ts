@@ -32,7 +32,7 @@ describe('WeCom callback, driven as WeCom drives it', () => {
     expect(answer).toMatchObject({ status: 200, body: '', attempts: 1 });
     const text = await reply('zhangsan');
     expect(text).toContain('**wekube 命令**');
-    expect(text).toContain('`help [command]` 帮助');
+    expect(text).toContain('`help [命令]` 帮助');
     expect(text).toContain('`whoami` 我是谁');
   });
 
@@ -70,6 +70,14 @@ describe('WeCom callback, driven as WeCom drives it', () => {
     expect(parseDuration('2小时')).toBe(7_200_000);
     expect(parseDuration('1天2小时30分钟')).toBe(95_400_000);
     expect(parseDuration('两小时')).toBeUndefined();
+  });
+
+  it('shows a command\'s usage in Chinese, with examples', async () => {
+    await bot.sender.deliver(bot.sender.text('zhouba', 'help deploy'));
+    const usage = await reply('zhouba', 1);
+    expect(usage).toContain('deploy <应用> <标签> [@环境]');
+    expect(usage).toMatch(/例子：[\s\S]*deploy order-service 1\.4\.2 @prod/);
+    expect(usage).not.toMatch(/<app>|<tag>|@env/);
   });
 
   it('answers whoami with the roles from config; unlisted users get the default role', async () => {
