@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { appSchema, configSchema, type AppConfig, type RawConfig } from './schema.js';
 
@@ -161,11 +161,21 @@ function describeIssues(
     const key = formatPath(path);
     const variable = fromEnv.get(path.join('.'));
     if (variable) return `${variable} (${key}): ${issue.message}`;
-    const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+    const node = keyNode(doc, path) ?? (doc.getIn(path, true) as { range?: [number, number, number] } | undefined);
     const line = node?.range ? `:${lines.linePos(node.range[0]).line}` : '';
     const message = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
     return `${shown}${line}: ${key || '(top level)'}: ${message}`;
   });
+}
+
+/** The key of the entry at `path` (so a problem is reported on the key's own line, not where its value starts). */
+function keyNode(doc: Document, path: (string | number)[]): { range?: [number, number, number] } | undefined {
+  const last = path[path.length - 1];
+  if (typeof last !== 'string') return undefined;
+  const parent = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
+  return (pair?.key as { range?: [number, number, number] } | undefined) ?? undefined;
 }
 
 function formatPath(path: (string | number)[]): string {

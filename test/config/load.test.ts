@@ -124,4 +124,9 @@ describe('configuration', () => {
     writeFileSync(join(file, '..', 'templates', 'deployment.yaml'), readFileSync(join(process.cwd(), 'config', 'templates', 'deployment.yaml')));
     expect(problems(() => loadConfig({ file, env: {}, commands: permissions }))).toEqual([]);
   });
+
+  it('reports a problem under a block value on the key\'s own line', () => {
+    const file = write(['environments:', '  test:', '    namespace: shop-test', '    approvals:', '      - 1', ''].join('\n'));
+    expect(problems(() => loadConfig({ file, env: {} }))).toEqual([expect.stringMatching(/wekube\.yaml:4: environments\.test\.approvals: /)]);
+  });
 });
