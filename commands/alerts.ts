@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'alerts',
   aliases: ['告警'],
   summary: 'cmd.alerts',
+  examples: ['alerts', 'alerts @prod'],
   args: [] as const,
   environment: true,
   async run(context) {

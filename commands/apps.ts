@@ -7,6 +7,7 @@ export default defineCommand({
   name: 'apps',
   aliases: ['应用'],
   summary: 'cmd.apps',
+  examples: ['apps'],
   args: [] as const,
   audited: true,
   async run(context) {

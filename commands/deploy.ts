@@ -75,6 +75,7 @@ export default defineCommand({
   name: 'deploy',
   aliases: ['发布'],
   summary: 'cmd.deploy',
+  examples: ['deploy order-service 1.4.2', 'deploy order-service 1.4.2 @prod'],
   args: [
     { name: 'app', kind: 'word', required: true },
     { name: 'tag', kind: 'word', required: true },

@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'events',
   aliases: ['事件'],
   summary: 'cmd.events',
+  examples: ['events order-service @prod'],
   args: [{ name: 'app', kind: 'word', required: true }] as const,
   environment: true,
   audited: true,

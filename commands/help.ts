@@ -1,5 +1,5 @@
 import { defineCommand, usageText } from '../src/chat/command.js';
-import { isMessageKey, joinList, translate } from '../src/chat/i18n.js';
+import { joinList } from '../src/chat/i18n.js';
 import { msg, UserError, type Block, type Text } from '../src/chat/reply.js';
 
 export default defineCommand({
@@ -23,8 +23,7 @@ export default defineCommand({
           ],
         },
       ];
-      const examples = `example.${command.name}`;
-      if (isMessageKey(examples)) blocks.push({ type: 'text', text: msg('help.examples') }, { type: 'code', lines: translate(locale, examples).split('\n') });
+      if (command.examples?.length) blocks.push({ type: 'text', text: msg('help.examples') }, { type: 'code', lines: [...command.examples] });
       if (command.mutates) blocks.push({ type: 'text', text: msg('help.mutates'), tone: 'warning' });
       if (!access.allows(user, command).ok) blocks.push({ type: 'text', text: msg('help.notAllowed'), tone: 'muted' });
       return { blocks };

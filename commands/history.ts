@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'history',
   aliases: ['历史'],
   summary: 'cmd.history',
+  examples: ['history order-service @prod'],
   args: [{ name: 'app', kind: 'word', required: true }] as const,
   environment: true,
   audited: true,

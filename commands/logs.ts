@@ -12,6 +12,7 @@ export default defineCommand({
   name: 'logs',
   aliases: ['日志'],
   summary: 'cmd.logs',
+  examples: ['logs order-service', 'logs order-service order-service-7d9f-abcde --previous', 'logs order-service --since 10m @prod'],
   args: [
     { name: 'app', kind: 'word', required: true },
     { name: 'options', kind: 'rest' },

@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'restart',
   aliases: ['重启'],
   summary: 'cmd.restart',
+  examples: ['restart order-service @test'],
   args: [{ name: 'app', kind: 'word', required: true }] as const,
   environment: true,
   mutates: true,

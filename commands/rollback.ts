@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'rollback',
   aliases: ['回滚'],
   summary: 'cmd.rollback',
+  examples: ['rollback order-service', 'rollback order-service 3 @prod'],
   args: [
     { name: 'app', kind: 'word', required: true },
     { name: 'revision', kind: 'int', min: 1 },

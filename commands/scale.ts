@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'scale',
   aliases: ['扩缩容', '扩容', '缩容'],
   summary: 'cmd.scale',
+  examples: ['scale order-service 4 @prod'],
   args: [
     { name: 'app', kind: 'word', required: true },
     { name: 'replicas', kind: 'int', required: true, min: 0 },

@@ -12,6 +12,7 @@ export default defineCommand({
   name: 'silence',
   aliases: ['静默'],
   summary: 'cmd.silence',
+  examples: ['silence alertname=EtcdNoLeader 2h 演练', 'silence app=order-service 30分钟'],
   args: [{ name: 'matchers', kind: 'rest', required: true }] as const,
   async run(context, args) {
     const api = requireAlertmanager(context);

@@ -19,6 +19,7 @@ export default defineCommand({
   name: 'status',
   aliases: ['状态'],
   summary: 'cmd.status',
+  examples: ['status', 'status order-service @prod'],
   args: [{ name: 'app', kind: 'word' }] as const,
   environment: true,
   audited: true,

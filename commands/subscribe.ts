@@ -7,6 +7,7 @@ export default defineCommand({
   name: 'subscribe',
   aliases: ['订阅'],
   summary: 'cmd.subscribe',
+  examples: ['subscribe app=order-service', 'subscribe severity=~"warning|critical" env=prod'],
   args: [{ name: 'matchers', kind: 'rest' }] as const,
   async run(context, args) {
     const { subscriptions } = context.services;

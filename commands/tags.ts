@@ -8,6 +8,7 @@ export default defineCommand({
   name: 'tags',
   aliases: ['镜像'],
   summary: 'cmd.tags',
+  examples: ['tags order-service'],
   args: [{ name: 'app', kind: 'word', required: true }] as const,
   async run(context, args) {
     const { app } = requireApp(context, args.app);

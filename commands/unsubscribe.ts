@@ -5,6 +5,7 @@ export default defineCommand({
   name: 'unsubscribe',
   aliases: ['退订'],
   summary: 'cmd.unsubscribe',
+  examples: ['unsubscribe 2', '退订 全部'],
   args: [{ name: 'id', kind: 'word', required: true }] as const,
   async run(context, args) {
     const which = ['all', '全部', '所有'].includes(args.id.toLowerCase()) ? 'all' : /^#?\d+$/.test(args.id) ? Number(args.id.replace('#', '')) : undefined;

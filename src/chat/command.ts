@@ -82,6 +82,8 @@ export interface CommandSpec<A extends readonly ArgSpec[]> {
   /** Chinese alias first; every command has at least one. */
   aliases: readonly string[];
   summary: MessageKey;
+  /** Command lines `help <command>` shows as examples (they read the same in every language). */
+  examples?: readonly string[];
   args: A;
   /** Takes `@env`, and the role's environment list applies to it. */
   environment?: boolean;
@@ -104,6 +106,7 @@ export interface Command {
   name: string;
   aliases: readonly string[];
   summary: MessageKey;
+  examples?: readonly string[];
   args: readonly ArgSpec[];
   environment?: boolean;
   mutates?: boolean;
