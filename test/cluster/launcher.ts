@@ -171,6 +171,8 @@ function apiserverArgs(etcdUrl: string, port: number, pkiDir: string, auditLog: 
     '--service-cluster-ip-range=10.96.0.0/16',
     '--allow-privileged=true',
     '--enable-priority-and-fairness=false',
+    // kwok's nodes are reached at their InternalIP, 127.0.0.1 (logs): never by looking their names up.
+    '--kubelet-preferred-address-types=InternalIP',
     `--audit-policy-file=${join(here, 'audit-policy.yaml')}`,
     `--audit-log-path=${auditLog}`,
     '--v=1',
@@ -302,14 +304,25 @@ export async function up(): Promise<ClusterState> {
       '--v=1',
     ]);
     const scheduler = start('kube-scheduler', bin, [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`, always, '--v=1']);
+    // Every pod's containers log the lines of fake-pod.log: kwok serves them as the nodes' kubelet, on loopback
+    // over TLS, where the API server's log proxy finds it (the node's address and kubelet port).
+    const logsConfig = join(clusterDir, 'kwok-logs.yaml');
+    writeFileSync(
+      logsConfig,
+      ['apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', '  name: every-pod', 'spec:', '  selector: {}', '  logs:', '  - containers: []', `    logsFile: ${join(here, 'fake-pod.log')}`, '    follow: false', ''].join('\n'),
+    );
     const kwok = start('kwok', bin, [
       `--kubeconfig=${kubeconfigPath}`,
       `--config=${join(here, 'kwok-stages.yaml')}`,
+      `--config=${logsConfig}`,
       '--manage-all-nodes=false',
       '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
       '--cidr=10.244.0.0/16',
-      '--node-ip=10.0.0.1',
+      '--node-ip=127.0.0.1',
+      `--node-port=${ports.kwok}`,
       `--server-address=127.0.0.1:${ports.kwok}`,
+      `--tls-cert-file=${join(pkiDir, 'admin.crt')}`,
+      `--tls-private-key-file=${join(pkiDir, 'admin.key')}`,
     ]);
     state.components.push(controllerManager, scheduler, kwok);
     save();
@@ -327,7 +340,7 @@ export async function up(): Promise<ClusterState> {
     await until('kube-scheduler healthy', async () => (await insecure(`https://127.0.0.1:${ports.scheduler}/healthz`)) === 200, 60_000, scheduler);
     await until('kwok healthy', async () => {
       try {
-        return (await fetch(`http://127.0.0.1:${ports.kwok}/healthz`, { signal: AbortSignal.timeout(1000) })).ok;
+        return (await probe(`https://127.0.0.1:${ports.kwok}/healthz`, ca)) === 200;
       } catch {
         return false;
       }

@@ -145,12 +145,16 @@ describe('apps wekube did not create', () => {
     expect(events).toMatch(/Deployment\/legacy-api ScalingReplicaSet/);
   });
 
-  it('reads the last log lines of the app\'s pods, or says why it cannot', async () => {
-    // kwok's fake nodes run no kubelet, so the API server cannot fetch a log: each container says why, in one reply.
-    const logs = await chat.ask('zhaoliu', 'logs legacy-api --since 10m', /legacy-api @test 的日志/);
-    expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 main/);
+  it('reads the last log lines of the app\'s pods with secrets masked, and honours --since', async () => {
+    // kwok plays the nodes' kubelet and serves test/cluster/fake-pod.log as every container's log.
+    const logs = await chat.askAll('zhaoliu', 'logs legacy-api', /legacy-api @test 的日志/);
+    expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 main · 3 行/);
     expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 log-agent/);
-    expect(logs).toMatch(/读不到这个容器的日志：/);
+    expect(logs).toContain('connected to db with password=******');
+    expect(logs).not.toContain('hunter2');
+    expect(logs).toMatch(/INFO ready/);
+    // The fake log's lines are older than a minute: --since reaches the kubelet and leaves none.
+    expect(await chat.askAll('zhaoliu', 'logs legacy-api --since 1m', /legacy-api @test 的日志/)).toMatch(/容器 main · 0 行\n.*没有日志/);
     await chat.ask('zhaoliu', 'logs legacy-api nosuchpod', /legacy-api 没有名为 nosuchpod 的 Pod/);
     await chat.ask('zhaoliu', 'logs legacy-api --since soon', /--since 后面要跟时长/);
   });
