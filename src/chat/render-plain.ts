@@ -32,13 +32,18 @@ export function renderPlain(reply: Reply, locale: Locale): string {
         break;
     }
   }
-  if (reply.actions?.length) lines.push(actionHint(reply, locale, (command) => command));
+  const hint = actionHint(reply, locale, (command) => command, lines.join('\n'));
+  if (hint) lines.push(hint);
   return lines.join('\n');
 }
 
-/** Where there are no buttons, the actions become commands to type: "reply confirm 1234 to Confirm". */
-export function actionHint(reply: Reply, locale: Locale, formatCommand: (command: string) => string): string {
+/**
+ * Where there are no buttons, the actions become commands to type: "reply confirm 1234 to Confirm". A command the
+ * text already tells the reader to send is not said twice.
+ */
+export function actionHint(reply: Reply, locale: Locale, formatCommand: (command: string) => string, rendered = ''): string {
   return (reply.actions ?? [])
+    .filter((action) => !rendered.includes(action.command))
     .map((action) => translate(locale, 'action.hint', { command: formatCommand(action.command), label: textOf(locale, action.label) }))
     .join(locale === 'zh-CN' ? '；' : '; ');
 }

@@ -43,7 +43,8 @@ export function renderMarkdown(reply: Reply, locale: Locale): string {
         break;
     }
   }
-  if (reply.actions?.length) lines.push(tinted(actionHint(reply, locale, code), 'muted'));
+  const hint = actionHint(reply, locale, code, lines.join('\n'));
+  if (hint) lines.push(tinted(hint, 'muted'));
   return lines.join('\n');
 }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { renderBatch } from '../../src/alerts/render.js';
 import { renderPlain } from '../../src/chat/render-plain.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
+import { msg } from '../../src/chat/reply.js';
 
 describe('one reply model, a renderer per channel', () => {
   it('shows emphasis as bold in WeCom markdown and as nothing in plain text (console, messageFormat: text)', () => {
@@ -23,5 +24,21 @@ describe('one reply model, a renderer per channel', () => {
     const plain = renderPlain(reply, 'zh-CN');
     expect(plain).toMatch(/🔥2 HighLatency · order/);
     expect(plain).not.toMatch(/\*\*|<font|`/);
+  });
+
+  it('says once what to send: an action the text already names is not repeated as a hint', () => {
+    const reply = {
+      blocks: [{ type: 'text' as const, text: msg('change.confirmPrompt', { minutes: 2, code: '1234' }) }],
+      actions: [
+        { label: msg('action.confirm'), command: 'confirm 1234' },
+        { label: msg('action.cancel'), command: 'cancel 1234' },
+        { label: msg('alerts.silenceAction'), command: 'silence alertname="X" 2h' },
+      ],
+    };
+    for (const text of [renderPlain(reply, 'zh-CN'), renderMarkdown(reply, 'zh-CN')]) {
+      expect(text.split('confirm 1234')).toHaveLength(2);
+      expect(text.split('cancel 1234')).toHaveLength(2);
+      expect(text).toMatch(/回复 `?silence alertname="X" 2h/);
+    }
   });
 });

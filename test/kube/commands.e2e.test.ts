@@ -283,3 +283,14 @@ describe('protected environments: confirm, approvals, audit', () => {
     await chat.ask('wangwu', 'audit', /你的角色（viewer）不能使用 audit/);
   });
 });
+
+describe('plain Chinese', () => {
+  it('never shows a catalog key or an English sentence from wekube\'s code in a zh-CN reply', () => {
+    // Words of kubectl and wekube's own English catalog; what the cluster says (container output, events) is
+    // quoted as it came and is left out by showing only the lines wekube wrote around it.
+    const fromCode = /\b(of \d+ new replicas|replicas updated|pending termination|successfully rolled out|awaiting|cancelled by|rejected by|not confirmed in time|Something went wrong|Try again later|Usage:)\b|<(app|tag|replicas|revision)>|\[@env\]|\b[a-z]+\.[a-z]+[A-Z][A-Za-z]*\b/;
+    const lines = bot.fake.deliveries.flatMap((d) => d.content.split('\n')).filter((line) => !line.startsWith('`') && !/^• \d\d:\d\d/.test(line));
+    expect(lines.filter((line) => fromCode.test(line))).toEqual([]);
+    expect(lines.length).toBeGreaterThan(100);
+  });
+});
