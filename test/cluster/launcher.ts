@@ -304,12 +304,12 @@ export async function up(): Promise<ClusterState> {
       '--v=1',
     ]);
     const scheduler = start('kube-scheduler', bin, [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', `--secure-port=${ports.scheduler}`, always, '--v=1']);
-    // Every pod's containers log the lines of fake-pod.log: kwok serves them as the nodes' kubelet, on loopback
+    // Every pod's containers log the lines of fake-container-log.txt: kwok serves them as the nodes' kubelet, on loopback
     // over TLS, where the API server's log proxy finds it (the node's address and kubelet port).
     const logsConfig = join(clusterDir, 'kwok-logs.yaml');
     writeFileSync(
       logsConfig,
-      ['apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', '  name: every-pod', 'spec:', '  selector: {}', '  logs:', '  - containers: []', `    logsFile: ${join(here, 'fake-pod.log')}`, '    follow: false', ''].join('\n'),
+      ['apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', '  name: every-pod', 'spec:', '  selector: {}', '  logs:', '  - containers: []', `    logsFile: ${join(here, 'fake-container-log.txt')}`, '    follow: false', ''].join('\n'),
     );
     const kwok = start('kwok', bin, [
       `--kubeconfig=${kubeconfigPath}`,

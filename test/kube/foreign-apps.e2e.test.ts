@@ -146,7 +146,7 @@ describe('apps wekube did not create', () => {
   });
 
   it('reads the last log lines of the app\'s pods with secrets masked, and honours --since', async () => {
-    // kwok plays the nodes' kubelet and serves test/cluster/fake-pod.log as every container's log.
+    // kwok plays the nodes' kubelet and serves test/cluster/fake-container-log.txt as every container's log.
     const logs = await chat.askAll('zhaoliu', 'logs legacy-api', /legacy-api @test 的日志/);
     expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 main · 3 行/);
     expect(logs).toMatch(/Pod legacy-api-[a-z0-9-]+ · 容器 log-agent/);
