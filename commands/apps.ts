@@ -20,15 +20,15 @@ export default defineCommand({
           const cluster = clusters.get(environment);
           const list = await cluster.apps.listNamespacedDeployment({ namespace: cluster.namespace });
           return { environment, deployments: new Map(list.items.map((d) => [d.metadata?.name, d])) };
-        } catch (error) {
-          return { environment, error: ((error as Error).message ?? '').split('\n')[0]!.slice(0, 80) };
+        } catch {
+          return { environment, deployments: undefined };
         }
       }),
     );
     const items: Text[] = Object.entries(context.config.apps).map(([name, app]) => {
       const tags = new Set<string>();
       const parts = lists.map((entry) => {
-        if ('error' in entry) return `${entry.environment} ?`;
+        if (!entry.deployments) return `${entry.environment} ?`;
         const deployment = entry.deployments.get(name);
         if (!deployment) return `${entry.environment} -`;
         const tag = tagOf(imageOf(deployment.spec?.template, name, app.container));
@@ -38,7 +38,7 @@ export default defineCommand({
       const line: Text = [strong(name), `: ${parts.join(' · ')}`];
       return tags.size > 1 ? [line, ' ', msg('apps.differ')] : line;
     });
-    const unreachable = lists.filter((entry): entry is { environment: string; error: string } => 'error' in entry);
+    const unreachable = lists.filter((entry) => !entry.deployments);
     return {
       blocks: [
         { type: 'title', text: msg('apps.title', { count: items.length, envs: environments.length }) },

@@ -6,8 +6,8 @@ import { UserError, msg, type Block } from '../src/chat/reply.js';
 import { followAndReport } from '../src/chat/rollout-report.js';
 import type { AppConfig } from '../src/config/schema.js';
 import type { Cluster } from '../src/kube/clusters.js';
-import { chooseContainer, externalOwner, immutableChanges, manageMode, setImage, type ManageDecision } from '../src/kube/manage.js';
-import { apply, getDeployment, imageOf, revisionOf, tagOf } from '../src/kube/rollout.js';
+import { externalOwner, immutableChanges, manageMode, setImage, type ManageDecision } from '../src/kube/manage.js';
+import { apply, chooseContainer, getDeployment, imageOf, revisionOf, tagOf } from '../src/kube/rollout.js';
 import { appVariables, configuredReplicas, render, TAG } from '../src/kube/template.js';
 
 /** What a deploy will do, worked out from the Deployment as it is now: at planning, and again when it runs. */

@@ -73,6 +73,11 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const stopping: (() => Promise<void>)[] = [];
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
   const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
+  const access = new Access(config.access);
+  /** Listed users who may approve in an environment. */
+  const approvers = (environment: string) => Object.keys(config.access.users).filter((id) => access.canApprove(access.user(id), environment));
+  /** Ops: who may approve everywhere; they hear of what the bot could not deliver. */
+  const admins = () => Object.keys(config.access.users).filter((id) => Object.keys(config.environments).every((environment) => access.canApprove(access.user(id), environment)));
 
   let channel: Channel;
   let wecomChannel: WecomChannel | undefined;
@@ -89,7 +94,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       throw new Error(`user/get answered errcode ${answer.errcode}`);
     };
     const giveUps = giveUpReporter({
-      recipients: () => wecom.reportFailuresTo ?? admins(config).map((user) => ({ user })),
+      recipients: () => wecom.reportFailuresTo ?? admins().map((user) => ({ user })),
       send: (to, reply) => channel.send(to, reply),
       logger: logger.child({ part: 'outbox' }),
     });
@@ -155,7 +160,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   if (clusters.names.length > 0 && unusable.length === clusters.names.length) logger.error('no environment has a usable cluster: cluster commands will fail until a kubeconfig is configured');
   const audit = await AuditLog.open(store, { now });
   const notify = (to: Recipient, reply: Reply) => channel.send(to, reply);
-  const access = new Access(config.access);
   const changes = await ChangeDesk.open(store, {
     access,
     audit,
@@ -167,7 +171,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       protected: config.environments[environment]?.protected ?? false,
       approvals: config.environments[environment]?.approvals ?? 0,
     }),
-    approvers: (environment) => Object.keys(config.access.users).filter((id) => access.canApprove(access.user(id), environment)),
+    approvers,
     now,
   });
   const subscriptions = await Subscriptions.open(store);
@@ -339,12 +343,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       logger.info('wekube stopped');
     },
   };
-}
-
-/** The users whose roles may approve in every environment: ops, who hear of what the bot could not deliver. */
-function admins(config: Config): string[] {
-  const access = new Access(config.access);
-  return Object.keys(config.access.users).filter((id) => Object.keys(config.environments).every((environment) => access.canApprove(access.user(id), environment)));
 }
 
 /** What a card's buttons were, for the label that replaces them after a click. */

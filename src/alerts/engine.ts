@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Reply } from '../chat/reply.js';
 import type { Config } from '../config/load.js';
@@ -151,11 +152,14 @@ export class AlertEngine {
       if (previous && previous.startsAt === alert.startsAt) {
         previous.lastSeen = now;
         if (previous.status === 'firing') {
+          const changed = !isDeepStrictEqual(previous.labels, alert.labels) || !isDeepStrictEqual(previous.annotations, alert.annotations);
           previous.labels = alert.labels;
           previous.annotations = alert.annotations;
           const repeat = this.options.config.alerts.repeatInterval;
           if (repeat && now - previous.toldAt >= repeat) return { event: 'firing', stored: previous };
-          this.#saveAlert(previous);
+          // Alertmanager re-sends whole groups: most of an alert's re-sends change nothing but when it was seen.
+          if (changed) this.#saveAlert(previous);
+          else this.#statements.touchAlert.run(now, alert.fingerprint);
         } else {
           // Firing again with the same startsAt after its resolve: a late duplicate from an HA peer.
           this.#statements.touchAlert.run(now, alert.fingerprint);

@@ -1,5 +1,6 @@
 import { formatTime, type Locale } from '../chat/i18n.js';
 import { own } from '../config/own.js';
+import { excerpt } from '../chat/parse.js';
 import { msg, strong, type Block, type Reply, type Text } from '../chat/reply.js';
 
 /** What a batch holds for one alertname and app: counts, times, a few examples. */
@@ -36,7 +37,7 @@ export const SAMPLES = 3;
 /** Label values come from anywhere: each is shown up to this many characters, so one alert stays one line. */
 const LABEL_CHARS = 120;
 
-const clip = (text: string, max = LABEL_CHARS): string => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+const clip = (text: string, max = LABEL_CHARS): string => excerpt(text, max);
 
 interface RenderOptions {
   locale: Locale;
@@ -61,7 +62,7 @@ function groupLine(group: AlertGroup, options: RenderOptions): Text {
 }
 
 const sampleLine = (sample: AlertGroup['samples'][number]): string =>
-  `${sample.status === 'resolved' ? '✅ ' : ''}${clip(sample.instance ?? '-')}${sample.summary ? `: ${clip(sample.summary.replace(/\s+/g, ' '), 160)}` : ''}`;
+  `${sample.status === 'resolved' ? '✅ ' : ''}${clip(sample.instance ?? '-')}${sample.summary ? `: ${clip(sample.summary, 160)}` : ''}`;
 
 /**
  * The one message a batch becomes, packed within the recipient's limit: groups in order of how much is firing,

@@ -1,6 +1,6 @@
 import { own } from '../config/own.js';
 import type { AppConfig } from '../config/schema.js';
-import type { Cluster } from '../kube/clusters.js';
+import { apiMessage, type Cluster } from '../kube/clusters.js';
 import { RolloutError } from '../kube/rollout.js';
 import type { CommandContext } from './command.js';
 import { joinList } from './i18n.js';
@@ -74,13 +74,6 @@ function transportRefusal(error: unknown, environment: string, timeoutMs: number
     return new UserError('kube.unreachable', { env: environment, detail: /ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|socket hang up/i.exec(text)![0] });
   }
   return undefined;
-}
-
-/** The message of an API Status, without the HTTP dump around it. */
-function apiMessage(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  const parsed = typeof body === 'string' ? (() => { try { return JSON.parse(body) as { message?: string }; } catch { return undefined; } })() : (body as { message?: string } | undefined);
-  return (parsed?.message ?? String((error as Error).message).split('\n')[0] ?? '').slice(0, 300);
 }
 
 /** The change-cause every mutation writes, so `history` shows who did what from WeCom. */

@@ -112,19 +112,15 @@ export interface Command {
   mutates?: boolean;
   audited?: boolean | 'refusals';
   permission: string;
-  usage: string;
   plan?(context: CommandContext, args: ArgValues): Promise<ChangePlan>;
   run(context: CommandContext, args: ArgValues, plan?: ChangePlan): Promise<Reply>;
 }
 
 export function defineCommand<const A extends readonly ArgSpec[]>(spec: CommandSpec<A>): Command {
   if (spec.mutates && !spec.plan) throw new Error(`command ${spec.name} mutates but declares no plan`);
-  const args = spec.args.map((arg) => (arg.required ? `<${arg.name}>` : `[${arg.name}]`));
-  if (spec.environment) args.push('[@env]');
   return {
     ...spec,
     permission: spec.permission ?? spec.name,
-    usage: [spec.name, ...args].join(' '),
     plan: spec.plan as Command['plan'],
     run: spec.run as Command['run'],
   };

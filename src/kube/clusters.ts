@@ -134,3 +134,10 @@ function loadKubeConfig(settings: EnvironmentConfig, config: Config): KubeConfig
   }
   return kubeConfig;
 }
+
+/** The message of an API Status, without the HTTP dump around it. */
+export function apiMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  const parsed = typeof body === 'string' ? (() => { try { return JSON.parse(body) as { message?: string }; } catch { return undefined; } })() : (body as { message?: string } | undefined);
+  return (parsed?.message ?? String((error as Error).message).split('\n')[0] ?? '').slice(0, 300);
+}

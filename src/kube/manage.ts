@@ -1,9 +1,9 @@
-import { PatchStrategy, setHeaderOptions, type V1Container, type V1Deployment, type V1PodTemplateSpec } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1Deployment } from '@kubernetes/client-node';
 import { isDeepStrictEqual } from 'node:util';
 import type { AppConfig } from '../config/schema.js';
 import { own } from '../config/own.js';
 import type { Cluster } from './clusters.js';
-import { CHANGE_CAUSE, FIELD_MANAGER } from './rollout.js';
+import { CHANGE_CAUSE, FIELD_MANAGER, plain } from './rollout.js';
 
 // How wekube changes an app's Deployment, and when it must not. Teams arrive with apps that Jenkins, Helm, kubectl
 // or an old release platform created: their selectors, container names and sidecars are not the template's, and
@@ -45,30 +45,12 @@ export function externalOwner(deployment: V1Deployment): string | undefined {
   return undefined;
 }
 
-export type ContainerChoice = { ok: true; container: V1Container } | { ok: false; problem: 'missing' | 'ambiguous'; wanted?: string; containers: string[] };
-
-/** The container a deploy changes: the one named in config, else the app's namesake, else the only one. */
-export function chooseContainer(template: V1PodTemplateSpec | undefined, wanted: string | undefined, app: string): ContainerChoice {
-  const containers = template?.spec?.containers ?? [];
-  const names = containers.map((container) => container.name);
-  if (wanted) {
-    const found = containers.find((container) => container.name === wanted);
-    return found ? { ok: true, container: found } : { ok: false, problem: 'missing', wanted, containers: names };
-  }
-  const namesake = containers.find((container) => container.name === app);
-  if (namesake) return { ok: true, container: namesake };
-  if (containers.length === 1) return { ok: true, container: containers[0]! };
-  return { ok: false, problem: 'ambiguous', containers: names };
-}
-
 /** Fields the API server refuses to change on an existing Deployment, that the rendered one would change. */
 export function immutableChanges(existing: V1Deployment, rendered: V1Deployment): string[] {
   const changes: string[] = [];
   if (!isDeepStrictEqual(plain(existing.spec?.selector), plain(rendered.spec?.selector))) changes.push('spec.selector');
   return changes;
 }
-
-const plain = (value: unknown) => JSON.parse(JSON.stringify(value ?? null)) as unknown;
 
 /**
  * `kubectl set image` for one container: a strategic merge patch that names the container (its merge key) and

@@ -1,5 +1,5 @@
 import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
-import type { Cluster } from './clusters.js';
+import { apiMessage, type Cluster } from './clusters.js';
 import { requireDeployment, selectorString } from './rollout.js';
 
 // The everyday reads an SRE expects next to status: the app's events and its pods' logs.
@@ -48,18 +48,6 @@ export interface LogChunk {
   error?: string;
 }
 
-/** The message of a Status the API server answered with. */
-function statusMessage(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  try {
-    const parsed = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: string } | undefined;
-    if (parsed?.message) return parsed.message;
-  } catch {
-    // not a Status
-  }
-  return String((error as Error).message ?? error).split('\n')[0]!;
-}
-
 /** Values after these words in a log line are masked: a chat is no place for a password. */
 const SECRET = /(?<![a-z0-9])(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|authorization)(["']?\s*[=:]\s*["']?(?:bearer\s+)?)([^\s"',;&]+)/gi;
 
@@ -101,7 +89,7 @@ export async function appLogs(
         const code = (error as { code?: unknown }).code;
         if (typeof code !== 'number') throw error;
         if (code === 403) throw error;
-        chunk.error = maskSecrets(statusMessage(error)).slice(0, 200);
+        chunk.error = maskSecrets(apiMessage(error)).slice(0, 200);
       }
       chunks.push(chunk);
     }

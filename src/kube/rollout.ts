@@ -5,13 +5,14 @@ import {
   type CoreV1Event,
   type KubernetesObject,
   type V1Deployment,
+  type V1Container,
   type V1LabelSelector,
   type V1Pod,
   type V1PodTemplateSpec,
   type V1ReplicaSet,
 } from '@kubernetes/client-node';
 import type { Cluster } from './clusters.js';
-import { relatedTo } from './reads.js';
+import { appPods, relatedTo } from './reads.js';
 
 // Rollout operations with kubectl's semantics (../shared/reference/kubectl-semantics.md §1), one small named
 // function each. What kubectl refuses is a RolloutError with a code; commands turn the code into words.
@@ -61,14 +62,30 @@ export async function requireDeployment(cluster: Cluster, name: string): Promise
 }
 
 export const revisionOf = (object: KubernetesObject | undefined): number => Number(object?.metadata?.annotations?.[REVISION] ?? 0);
+export type ContainerChoice = { ok: true; container: V1Container } | { ok: false; problem: 'missing' | 'ambiguous'; wanted?: string; containers: string[] };
+
+/** The container a deploy changes: the one named in config, else the app's namesake, else the only one. */
+export function chooseContainer(template: V1PodTemplateSpec | undefined, wanted: string | undefined, app: string): ContainerChoice {
+  const containers = template?.spec?.containers ?? [];
+  const names = containers.map((container) => container.name);
+  if (wanted) {
+    const found = containers.find((container) => container.name === wanted);
+    return found ? { ok: true, container: found } : { ok: false, problem: 'missing', wanted, containers: names };
+  }
+  const namesake = containers.find((container) => container.name === app);
+  if (namesake) return { ok: true, container: namesake };
+  if (containers.length === 1) return { ok: true, container: containers[0]! };
+  return { ok: false, problem: 'ambiguous', containers: names };
+}
+
 /**
- * The image the app's container runs (registry/repository:tag or @digest): the container named in config, else
- * the one named like the app, else the first. A Deployment wekube did not create may hold sidecars.
+ * The image the app's container runs (registry/repository:tag or @digest). A Deployment wekube did not create may
+ * hold sidecars; where the app's container cannot be told, the first one's image is shown.
  */
 export function imageOf(template: V1PodTemplateSpec | undefined, app: string, container?: string): string {
+  const choice = chooseContainer(template, container, app);
   const containers = template?.spec?.containers ?? [];
-  const chosen = (container ? containers.find((c) => c.name === container) : undefined) ?? containers.find((c) => c.name === app) ?? containers[0];
-  return chosen?.image ?? '';
+  return (choice.ok ? choice.container : (containers.find((c) => c.name === app) ?? containers[0]))?.image ?? '';
 }
 
 /** The tag of an image reference ("repo/x:1.4" → "1.4"; a digest is shown short). */
@@ -98,7 +115,7 @@ export async function ownedReplicaSets(cluster: Cluster, deployment: V1Deploymen
   return list.items.filter((rs) => rs.metadata?.ownerReferences?.some((owner) => owner.controller && owner.uid === deployment.metadata?.uid));
 }
 
-const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null)) as T;
+export const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value ?? null)) as T;
 
 /** A pod template without the controller's pod-template-hash label, as plain data. */
 function withoutHash(template: V1PodTemplateSpec | undefined): V1PodTemplateSpec {
@@ -307,13 +324,12 @@ export interface StatusReport {
 
 export async function statusReport(cluster: Cluster, name: string, container?: string): Promise<StatusReport> {
   const deployment = await requireDeployment(cluster, name);
-  const selector = selectorString(deployment.spec?.selector);
   const [pods, events, autoscaler] = await Promise.all([
-    cluster.core.listNamespacedPod({ namespace: cluster.namespace, labelSelector: selector }),
+    appPods(cluster, deployment),
     cluster.core.listNamespacedEvent({ namespace: cluster.namespace, fieldSelector: 'type=Warning' }),
     autoscalerFor(cluster, name).catch(() => undefined),
   ]);
-  const related = relatedTo(name, new Set(pods.items.map((pod) => pod.metadata?.name)));
+  const related = relatedTo(name, new Set(pods.map((pod) => pod.metadata?.name)));
   const when = (event: CoreV1Event) => event.lastTimestamp ?? event.eventTime ?? event.metadata?.creationTimestamp;
   const warnings = events.items
     .filter(related)
@@ -331,7 +347,7 @@ export async function statusReport(cluster: Cluster, name: string, container?: s
     revision: revisionOf(deployment),
     paused: deployment.spec?.paused ?? false,
     state: rolloutState(deployment),
-    problems: pods.items.map(podProblem).filter((problem): problem is PodProblem => problem !== undefined),
+    problems: pods.map(podProblem).filter((problem): problem is PodProblem => problem !== undefined),
     warnings,
     autoscaler,
   };

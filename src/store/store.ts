@@ -17,6 +17,9 @@ export class Collection<T> {
   #next: { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } | undefined;
   #writing: Promise<void> | undefined;
   #lastError: Error | undefined;
+  /** A failed write is tried again after this long, doubling up to 30 s. */
+  #retryMs = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly file: string,
@@ -69,9 +72,6 @@ export class Collection<T> {
     if (this.#next) void this.#write();
     else if (this.#lastError) this.#retry();
   }
-
-  #retryMs = 0;
-  #retryTimer: NodeJS.Timeout | undefined;
 
   #retry(): void {
     if (this.#retryTimer) return;

@@ -24,23 +24,19 @@ export function smallDisk(sizeMb = 32): SmallDisk {
   return {
     dir,
     fill() {
+      // Large chunks first, then small ones for the last bytes the large ones left.
       const fd = openSync(ballast, 'a');
-      const chunk = Buffer.alloc(64 * 1024, 1);
       try {
-        for (;;) writeSync(fd, chunk);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+        for (const size of [64 * 1024, 512]) {
+          const chunk = Buffer.alloc(size, 1);
+          try {
+            for (;;) writeSync(fd, chunk);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+          }
+        }
       } finally {
         closeSync(fd);
-      }
-      // Then the last bytes the 64 KiB chunks left.
-      const fd2 = openSync(ballast, 'a');
-      try {
-        for (;;) writeSync(fd2, Buffer.alloc(512, 1));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-      } finally {
-        closeSync(fd2);
       }
     },
     free() {
