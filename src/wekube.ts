@@ -20,6 +20,7 @@ import { textReply, type Reply } from './chat/reply.js';
 import { ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
 import type { Recipient } from './config/schema.js';
 import { ConsoleChannel, startConsole } from './console/console.js';
+import { systemClock, type Clock } from './clock/clock.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import { Clusters } from './kube/clusters.js';
@@ -50,7 +51,8 @@ export interface WekubeOptions {
   /** Called when the terminal closes (Ctrl-D). */
   onTerminalClose?: () => void;
   commands?: readonly Command[];
-  now?: () => number;
+  /** Time for every timer and window; tests pass one they drive. */
+  clock?: Clock;
 }
 
 export interface Wekube {
@@ -64,7 +66,8 @@ export interface Wekube {
 /** The composition root: config → store → channel → router → HTTP. Everything else is wired from here. */
 export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const { config } = options;
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics();
   const store = new Store(resolve(config.store.dataDir));
@@ -97,12 +100,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       recipients: () => wecom.reportFailuresTo ?? admins().map((user) => ({ user })),
       send: (to, reply) => channel.send(to, reply),
       logger: logger.child({ part: 'outbox' }),
+      clock,
     });
     stopping.push(async () => giveUps.stop());
     const outbox = new Outbox(db, {
       api,
       logger: logger.child({ part: 'outbox' }),
-      now,
+      clock,
       giveUpAfterMs: wecom.giveUpAfter,
       onSent: (kind) => metrics.outboxSent.inc({ kind }),
       onGiveUp: (failed) => {
@@ -113,8 +117,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     metrics.sources.outboxPending = () => outbox.pending;
     const wecomInbox = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
     inbox = wecomInbox;
-    const pruner = setInterval(() => wecomInbox.prune(), 60_000);
-    stopping.push(async () => clearInterval(pruner));
+    const pruner = clock.every(60_000, () => wecomInbox.prune());
+    stopping.push(async () => pruner.cancel());
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
     checks.wecom = () => api.tokenState();
@@ -242,7 +246,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       } catch (error) {
         if (stoppingNow) throw error;
         logger.warn({ err: error, key, retryInMs: wait }, 'could not store a step of a message; will try again');
-        await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+        await clock.sleep(wait);
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { msg, type Reply } from '../chat/reply.js';
+import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
 import type { FailedEntry } from './outbox.js';
 
@@ -10,6 +11,7 @@ export interface GiveUpReportOptions {
   logger: Logger;
   /** Give-ups within this long are reported in one message. */
   windowMs?: number;
+  clock?: Clock;
 }
 
 /**
@@ -20,7 +22,8 @@ export interface GiveUpReportOptions {
 export function giveUpReporter(options: GiveUpReportOptions): { report: (failed: FailedEntry) => void; stop: () => void } {
   const windowMs = options.windowMs ?? 5 * 60_000;
   let pending: FailedEntry[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  const clock = options.clock ?? systemClock;
+  let timer: Timer | undefined;
 
   const flush = () => {
     timer = undefined;
@@ -37,8 +40,7 @@ export function giveUpReporter(options: GiveUpReportOptions): { report: (failed:
       if (failedFor.has(recipientKey(to))) continue;
       options.send(to, reply).catch((error: Error) => options.logger.error({ err: error }, 'could not queue the report of messages given up'));
     }
-    timer = setTimeout(() => (pending.length > 0 ? flush() : (timer = undefined)), windowMs);
-    timer.unref();
+    timer = clock.after(windowMs, () => (pending.length > 0 ? flush() : (timer = undefined)));
   };
 
   return {
@@ -46,12 +48,11 @@ export function giveUpReporter(options: GiveUpReportOptions): { report: (failed:
       pending.push(failed);
       if (pending.length > 1000) pending.shift();
       if (!timer) {
-        timer = setTimeout(flush, 1_000);
-        timer.unref();
+        timer = clock.after(1_000, flush);
       }
     },
     stop() {
-      clearTimeout(timer);
+      timer?.cancel();
     },
   };
 }

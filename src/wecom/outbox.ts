@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
 import type { Database } from '../store/database.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
@@ -104,7 +105,8 @@ const targetKind = (target: Recipient): keyof typeof RATE_LIMITS => ('user' in t
 export interface OutboxOptions {
   api: WecomApi;
   logger: Logger;
-  now?: () => number;
+  /** Time for windows, backoff and the pump's wake-ups. */
+  clock?: Clock;
   limits?: Record<'user' | 'chat' | 'robot', Window[]>;
   concurrency?: number;
   /** Backoff base for transport errors and -1. */
@@ -138,6 +140,7 @@ interface OutboxRow {
 }
 
 export class Outbox {
+  readonly #clock: Clock;
   readonly #now: () => number;
   readonly #limits: Record<'user' | 'chat' | 'robot', Window[]>;
   readonly #inflight = new Map<string, Promise<void>>();
@@ -146,7 +149,7 @@ export class Outbox {
   /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
   readonly #sent = new Map<string, number[]>();
   readonly #statements;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #pausedUntil = 0;
   #stopping = false;
   #prunedAt = 0;
@@ -155,7 +158,8 @@ export class Outbox {
     private readonly db: Database,
     private readonly options: OutboxOptions,
   ) {
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
+    this.#now = () => this.#clock.now();
     this.#limits = options.limits ?? RATE_LIMITS;
     const sql = db.sql;
     this.#statements = {
@@ -228,14 +232,14 @@ export class Outbox {
   /** Stops sending, waits for the sends in flight, and leaves the rest in the store for the next start. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     await Promise.allSettled(this.#inflight.values());
   }
 
   /** Starts every send that is due; otherwise sleeps until the earliest one is. */
   #pump(): void {
     if (this.#stopping) return;
-    clearTimeout(this.#timer);
+    this.#timer?.cancel();
     const now = this.#now();
     let wake = Infinity;
     for (const [key, entry] of this.#heads()) {
@@ -251,7 +255,7 @@ export class Outbox {
       });
       this.#inflight.set(key, sending);
     }
-    if (wake < Infinity) this.#timer = setTimeout(() => this.#pump(), Math.min(Math.max(wake - now, 10), 2 ** 31 - 1));
+    if (wake < Infinity) this.#timer = this.#clock.after(Math.max(wake - now, 10), () => this.#pump());
   }
 
   /** The next message of each recipient that is not already sending: urgent first, then in order. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import { systemClock, type Clock } from '../../src/clock/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startWekube, type Wekube } from '../../src/wekube.js';
 import { CallbackSender } from '../fakes/callback-sender.js';
@@ -56,12 +57,12 @@ export interface TestBot {
   stop(): Promise<void>;
 }
 
-export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; dataDir?: string } = {}): Promise<TestBot> {
+export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; clock?: Clock; dataDir?: string } = {}): Promise<TestBot> {
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...options.fake });
   await fake.start();
   const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir });
   const config = loadConfig({ file, env: {} });
-  const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), now: options.now });
+  const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock ?? (options.now ? { ...systemClock, now: options.now } : undefined) });
   const sender = new CallbackSender({ url: wekube.url, ...WECOM });
   return {
     fake,
