@@ -9,7 +9,7 @@ import { mountAlertIntake } from './alerts/intake.js';
 import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { commands as allCommands } from '../commands/index.js';
-import type { Command } from './chat/command.js';
+import type { Command, Notify } from './chat/command.js';
 import { Access } from './chat/access.js';
 import { AuditLog } from './chat/audit.js';
 import { ChangeDesk } from './chat/changes.js';
@@ -27,6 +27,10 @@ import { Clusters } from './kube/clusters.js';
 import { Registries } from './kube/registry.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
 import { Database } from './store/database.js';
+import { ChecklistError, loadChecklists } from './drills/checklist.js';
+import { DrillRunner } from './drills/runner.js';
+import { DrillRuns } from './drills/runs.js';
+import { DrillSchedules } from './drills/schedule.js';
 import { Store } from './store/store.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
@@ -211,12 +215,15 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     await alerts.tick();
   });
   const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
+  const registries = new Registries(config.registries);
+  const drills = wireDrills({ config, db, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
+  stopping.push(async () => drills.stop());
 
   const router: ChatRouter = new ChatRouter({
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager, registries: new Registries(config.registries) },
+    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager, registries, drills: drills.runner },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,
@@ -264,7 +271,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
         const answer = await router.handle({ userId: message.from, text: message.eventKey });
         if (message.responseCode && wecomChannel) {
           const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
-          const action = ACTION_LABELS[message.eventKey.split(' ')[0]!.toLowerCase()] ?? 'card.action';
+          const [word, sub] = message.eventKey.toLowerCase().split(' ');
+          const action = ACTION_LABELS[word === 'drill' ? `drill ${sub}` : word!] ?? 'card.action';
           const label = translate(config.locale, action);
           const card = wecomChannel;
           await untilStored(() => card.updateCard(message.from, message.responseCode!, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label })), key);
@@ -350,7 +358,46 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 }
 
 /** What a card's buttons were, for the label that replaces them after a click. */
-const ACTION_LABELS: Record<string, MessageKey> = { confirm: 'action.confirm', cancel: 'action.cancel', approve: 'action.approve' };
+const ACTION_LABELS: Record<string, MessageKey> = {
+  confirm: 'action.confirm',
+  cancel: 'action.cancel',
+  approve: 'action.approve',
+  'drill done': 'action.done',
+  'drill skip': 'action.skip',
+  'drill fail': 'action.fail',
+  'drill resume': 'action.resume',
+  'drill abort': 'action.abort',
+  'drill start': 'action.start',
+};
+
+/** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
+function wireDrills(parts: { config: Config; db: Database; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
+  const { config, logger } = parts;
+  let checklists;
+  try {
+    checklists = loadChecklists(resolve(config.dir, config.drills.dir));
+  } catch (error) {
+    if (error instanceof ChecklistError) throw new ConfigError(error.problems);
+    throw error;
+  }
+  for (const [index, schedule] of config.drills.schedules.entries()) {
+    if (!checklists.has(schedule.drill)) throw new ConfigError([`${config.file}: drills.schedules[${index}].drill: no checklist "${schedule.drill}" in ${config.drills.dir} (have: ${[...checklists.keys()].join(', ') || 'none'})`]);
+  }
+  const runs = new DrillRuns(parts.db);
+  const runner = new DrillRunner({ ...parts, checklists, runs });
+  const schedules = new DrillSchedules({ config, checklists, runs, notify: parts.notify, clock: parts.clock, logger });
+  runner.due = (drill) => schedules.due(drill);
+  runner.resume();
+  schedules.start();
+  if (checklists.size > 0) logger.info({ drills: [...checklists.keys()] }, 'drill checklists loaded');
+  return {
+    runner,
+    stop() {
+      schedules.stop();
+      runner.stop();
+    },
+  };
+}
 
 /** The generic template, rendered once for every app and environment at start-up: a bad one stops start-up. */
 function checkedTemplate(config: Config): unknown[] {

@@ -5,6 +5,7 @@ import type { AlertmanagerApi } from '../alerts/alertmanager-api.js';
 import type { Subscriptions } from '../alerts/subscriptions.js';
 import type { Clusters } from '../kube/clusters.js';
 import type { Registries } from '../kube/registry.js';
+import type { DrillRunner } from '../drills/runner.js';
 import type { Access } from './access.js';
 import type { AppState, AuditEntry, AuditLog } from './audit.js';
 import type { ChangeDesk } from './changes.js';
@@ -44,6 +45,8 @@ export interface Services {
   /** Set when alerts.alertmanagerUrl is configured. */
   alertmanager?: AlertmanagerApi;
   registries: Registries;
+  /** Drill runs; absent when no checklist is loaded. */
+  drills?: DrillRunner;
 }
 
 /** What a command gets besides its arguments. */
@@ -87,8 +90,11 @@ export interface CommandSpec<A extends readonly ArgSpec[]> {
   args: A;
   /** Takes `@env`, and the role's environment list applies to it. */
   environment?: boolean;
-  /** Changes a cluster: planned first, one at a time per app, confirmed in protected environments, audited. */
-  mutates?: boolean;
+  /**
+   * Changes a cluster: planned first, one at a time per app, confirmed in protected environments, audited. A function
+   * decides by the arguments (`drill start` changes, `drill status` reads).
+   */
+  mutates?: boolean | ((args: ArgsOf<A>) => boolean);
   /**
    * Recorded in the audit log by the router: `true` for every run (commands that read a cluster), `'refusals'`
    * for commands whose successes the change desk records itself (confirm, approve, cancel). Mutating commands
@@ -109,7 +115,7 @@ export interface Command {
   examples?: readonly string[];
   args: readonly ArgSpec[];
   environment?: boolean;
-  mutates?: boolean;
+  mutates?: boolean | ((args: ArgValues) => boolean);
   audited?: boolean | 'refusals';
   permission: string;
   plan?(context: CommandContext, args: ArgValues): Promise<ChangePlan>;
@@ -121,6 +127,7 @@ export function defineCommand<const A extends readonly ArgSpec[]>(spec: CommandS
   return {
     ...spec,
     permission: spec.permission ?? spec.name,
+    mutates: spec.mutates as Command['mutates'],
     plan: spec.plan as Command['plan'],
     run: spec.run as Command['run'],
   };
@@ -131,6 +138,9 @@ export function argName(locale: Locale, name: string): string {
   const key = `arg.${name}`;
   return isMessageKey(key) ? translate(locale, key) : name;
 }
+
+/** Whether this call of the command changes something (and goes through the change desk). */
+export const mutatesWith = (command: Command, args: ArgValues): boolean => (typeof command.mutates === 'function' ? command.mutates(args) : command.mutates === true);
 
 /** The usage line in the user's language: `deploy <应用> <标签> [@环境]`. */
 export function usageText(command: Command, locale: Locale): string {

@@ -4,7 +4,7 @@ import type { Config } from '../config/load.js';
 import { own } from '../config/own.js';
 import { Access } from './access.js';
 import { isAudited, type AuditEntry } from './audit.js';
-import { argName, usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
+import { argName, mutatesWith, usageBlock, type ArgSpec, type ArgValues, type Command, type CommandContext, type Notify, type Services } from './command.js';
 import { joinList, type Locale } from './i18n.js';
 import { excerpt, extractEnvironments, MAX_COMMAND_CHARS, normalize, tokenize, unquote } from './parse.js';
 import { UserError, msg, textReply, type Reply } from './reply.js';
@@ -116,7 +116,7 @@ export class ChatRouter {
       const args = parseArgs(command, tokens.slice(1), config.locale);
       const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
       let reply: Reply;
-      if (command.mutates) {
+      if (mutatesWith(command, args)) {
         const plan = await command.plan!(context, args);
         details.app = plan.app;
         reply = await services.changes.request({ command, args, text, environment: context.environment, plan }, context);

@@ -1,3 +1,4 @@
+import cron from 'node-cron';
 import { z } from 'zod';
 import { MatcherError, parseMatchers } from '../alerts/matchers.js';
 import { parseDuration } from './duration.js';
@@ -41,6 +42,8 @@ const environment = z.strictObject({
   aliases: z.array(z.string().min(1)).default([]),
   /** The deadline of one request to the environment's API server (connecting included). */
   requestTimeout: duration.default(10_000),
+  /** Values drill checklists use as ${name}: apiserver and etcd addresses, registry hosts, the drill's apps. */
+  drillVars: z.record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'must be a name of letters, digits and _'), z.union([z.string(), z.array(z.string())])).default({}),
 });
 
 const replicas = z.union([
@@ -82,9 +85,11 @@ const route = z.strictObject({
 
 const schedule = z.strictObject({
   drill: z.string(),
-  cron: z.string(),
+  cron: z.string().refine((expression) => cron.validate(expression), { message: 'must be a cron expression such as "0 10 1 * *" (minute hour day month weekday)' }),
   environment: z.string().optional(),
   to: recipient,
+  /** Remind once when the drill has not started this long after it was due (default drills.remindAfter). */
+  remindAfter: duration.optional(),
 });
 
 export const configSchema = z
@@ -180,7 +185,10 @@ export const configSchema = z
     drills: z
       .strictObject({
         dir: z.string().default('drills'),
+        /** Who follows every run besides its participants: the team's chat. */
+        to: z.array(recipient).default([]),
         schedules: z.array(schedule).default([]),
+        remindAfter: duration.default(60 * 60_000),
       })
       .prefault({}),
   })

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import {
   AppsV1Api,
   AutoscalingV2Api,
+  CoordinationV1Api,
   CoreV1Api,
   createConfiguration,
   KubeConfig,
@@ -23,6 +24,7 @@ export interface Cluster {
   requestTimeoutMs: number;
   apps: AppsV1Api;
   core: CoreV1Api;
+  coordination: CoordinationV1Api;
   autoscaling: AutoscalingV2Api;
   objects: KubernetesObjectApi;
   watch: Watch;
@@ -59,6 +61,7 @@ export class Clusters {
         requestTimeoutMs: settings.requestTimeout,
         apps: new AppsV1Api(configuration),
         core: new CoreV1Api(configuration),
+        coordination: new CoordinationV1Api(configuration),
         autoscaling: new AutoscalingV2Api(configuration),
         objects,
         watch: new Watch(kubeConfig),

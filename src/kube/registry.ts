@@ -61,6 +61,23 @@ export class Registries {
     }
   }
 
+  /**
+   * Whether `registry` (a host under `registries:`, whose url and credentials apply) holds the image's repository at
+   * this tag: a replica holds the same repositories under its own host.
+   */
+  async holds(registry: string, image: string, tag: string): Promise<TagCheck> {
+    const settings = own(this.settings, registry) ?? { required: false };
+    const { repository } = splitImage(image);
+    try {
+      const response = await this.#request(`${registry}/${repository}`, settings, `manifests/${encodeURIComponent(tag)}`, 'HEAD');
+      if (response.status === 200) return { found: true };
+      if (response.status === 404) return { found: false, nearest: [] };
+      return { unknown: true, reason: `HTTP ${response.status}` };
+    } catch (error) {
+      return { unknown: true, reason: reasonOf(error) };
+    }
+  }
+
   /** The repository's tags, newest-looking first (natural order, descending). */
   async tags(image: string): Promise<string[]> {
     const settings = this.for(image);
@@ -103,7 +120,7 @@ export class Registries {
   }
 }
 
-function reasonOf(error: unknown): string {
+export function reasonOf(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if ((error as Error).name === 'TimeoutError') return 'timed out';
   return cause?.code ?? cause?.message ?? (error as Error).message;

@@ -54,4 +54,20 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX alert_batches_by_due ON alert_batches (due_at);
   CREATE TABLE alert_recipients (key TEXT PRIMARY KEY, recipient TEXT NOT NULL, last_immediate INTEGER);
   `,
+  `
+  -- Drill runs (see drills/runs.ts): one row per run, its state as JSON; at most one active run per environment.
+  CREATE TABLE drill_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    drill TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX drill_runs_one_active ON drill_runs (environment) WHERE status IN ('running', 'paused');
+  CREATE INDEX drill_runs_by_drill ON drill_runs (drill, started_at);
+  -- Drill schedules that fired: when, and whether the reminder went out.
+  CREATE TABLE drill_schedules (key TEXT PRIMARY KEY, fired_minute TEXT NOT NULL, due_at INTEGER NOT NULL, reminded INTEGER NOT NULL DEFAULT 0);
+  `,
 ];

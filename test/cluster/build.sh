@@ -78,6 +78,23 @@ build_etcd() {
   log "etcd: $("$bin/etcd" --version | head -1)"
 }
 
+# etcdctl (snapshot save) and etcdutl (snapshot restore) for the backup-and-restore drill.
+build_etcd_tools() {
+  local work; work=$(mktemp -d)
+  trap 'rm -rf "$work"' RETURN
+  log "etcdctl and etcdutl $ETCD_VERSION: compiling"
+  (
+    cd "$work"
+    go mod init ci.local/etcdtools >/dev/null 2>&1
+    go mod edit "-require=go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" "-require=go.etcd.io/etcd/etcdutl/v3@$ETCD_VERSION"
+    go build -trimpath -ldflags "-s -w" -o "$work/" go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
+  )
+  mkdir -p "$bin"
+  mv "$work/v3" "$bin/etcdctl" 2>/dev/null || true
+  for tool in etcdctl etcdutl; do [ -x "$work/$tool" ] && mv "$work/$tool" "$bin/$tool"; done
+  log "etcd tools: $("$bin/etcdctl" version | head -1)"
+}
+
 build_kwok() {
   log "kwok $KWOK_VERSION: compiling"
   mkdir -p "$bin"
@@ -88,6 +105,7 @@ build_kwok() {
 started=$(date +%s)
 have etcd || build_etcd
 have kwok || build_kwok
+{ have etcdctl && have etcdutl; } || build_etcd_tools
 { have kube-apiserver && have kube-controller-manager && have kube-scheduler; } || build_kubernetes
 log "control plane binaries ready in $bin ($(( $(date +%s) - started ))s)"
 echo "$bin"

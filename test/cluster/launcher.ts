@@ -56,7 +56,7 @@ function readState(): ClusterState | undefined {
 }
 
 /** GET over TLS against the cluster CA; resolves with the status (0 when unreachable). */
-function probe(url: string, ca: Buffer, timeoutMs = 2000): Promise<number> {
+export function probe(url: string, ca: Buffer, timeoutMs = 2000): Promise<number> {
   return new Promise((resolveProbe) => {
     const req = request(url, { ca, timeout: timeoutMs }, (res) => {
       res.resume();
@@ -91,7 +91,7 @@ function tail(file: string, lines = 25): string {
 }
 
 /** Runs build.sh (which returns at once when the binaries are cached) and returns the bin directory. */
-function build(): string {
+export function build(): string {
   const script = join(here, 'build.sh');
   try {
     const output = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
@@ -103,7 +103,7 @@ function build(): string {
   }
 }
 
-function pki(dir: string): void {
+export function pki(dir: string): void {
   mkdirSync(dir, { recursive: true });
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   writeFileSync(
@@ -121,7 +121,7 @@ function pki(dir: string): void {
   openssl('x509', '-req', '-in', 'admin.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'admin.crt', '-days', '3650', '-extfile', 'leaf.cnf');
 }
 
-function kubeconfig(server: string, pkiDir: string): string {
+export function kubeconfig(server: string, pkiDir: string): string {
   const b64 = (file: string) => readFileSync(join(pkiDir, file)).toString('base64');
   return [
     'apiVersion: v1',
@@ -154,7 +154,7 @@ function start(name: string, bin: string, args: string[]): ComponentState {
   return { name, pid: child.pid, log: logFile };
 }
 
-function apiserverArgs(etcdUrl: string, port: number, pkiDir: string, auditLog: string): string[] {
+export function apiserverArgs(etcdUrl: string, port: number, pkiDir: string, auditLog: string): string[] {
   return [
     `--etcd-servers=${etcdUrl}`,
     '--bind-address=127.0.0.1',

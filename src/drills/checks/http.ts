@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { z } from 'zod';
+import { asList, reasonText, type CheckType } from './kit.js';
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: Buffer }): Promise<Answer> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const handle = (res: import('node:http').IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 8192) }));
+      res.on('error', reject);
+    };
+    const req =
+      target.protocol === 'https:'
+        ? httpsRequest(target, { timeout: options.timeoutMs, rejectUnauthorized: !options.insecure, ca: options.ca }, handle)
+        : httpRequest(target, { timeout: options.timeoutMs }, handle);
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * HTTP endpoints answer: Harbor's /api/v2.0/health, a registry's /v2/, an etcd member's /health. `status` is the
+ * status wanted, `contains` a text the body must hold; by default every URL must pass, with `failing: n` exactly n
+ * must not (a stopped etcd member, a primary registry taken down).
+ */
+export const http: CheckType<{ urls: string | string[]; status: number; contains?: string; failing: number; insecure: boolean; ca?: string; timeout: number }> = {
+  params: z.strictObject({
+    urls: z.union([z.string().url(), z.array(z.string().url()).min(1)]),
+    status: z.number().int().min(100).max(599).default(200),
+    contains: z.string().optional(),
+    failing: z.coerce.number().int().min(0).default(0),
+    insecure: z.boolean().default(false),
+    ca: z.string().optional(),
+    timeout: z.number().int().min(1).max(60).default(5),
+  }),
+  async run(_context, params) {
+    const urls = asList(params.urls);
+    const ca = params.ca ? readFileSync(params.ca) : undefined;
+    const answers = await Promise.all(
+      urls.map(async (url) => {
+        try {
+          const answer = await get(url, { timeoutMs: params.timeout * 1000, insecure: params.insecure, ca });
+          const ok = answer.status === params.status && (params.contains === undefined || answer.body.includes(params.contains));
+          return { url, ok, said: `HTTP ${answer.status}${params.contains !== undefined && !answer.body.includes(params.contains) ? ` (≠ ${params.contains})` : ''}` };
+        } catch (error) {
+          return { url, ok: false, said: reasonText(error) };
+        }
+      }),
+    );
+    const good = answers.filter((answer) => answer.ok).length;
+    const expected = urls.length - params.failing;
+    return {
+      ok: good === expected,
+      evidence: { key: 'drill.ev.http', params: { good, expected, total: urls.length, detail: answers.map((answer) => `${answer.url} ${answer.said}`).join('; ') } },
+    };
+  },
+};
