@@ -195,7 +195,8 @@ export class ChangeDesk {
     const outcome = await this.#execute(this.#requestOf(change), change.requester, change);
     // The requester follows the run (progress and the result); the approver gets the result too.
     await this.options.notify({ user: change.requester }, { ...outcome, urgent: true });
-    return outcome;
+    // A command that reports by other means (a drill announces its steps) leaves the approver a line of its own.
+    return outcome.blocks.length > 0 ? outcome : { blocks: [{ type: 'text', text: [msg('change.approvedRan'), change.summary], tone: 'success' }] };
   }
 
   async cancel(code: string, context: CommandContext): Promise<Reply> {

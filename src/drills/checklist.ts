@@ -151,8 +151,9 @@ export function parseChecklist(text: string, shown: string, fallbackName: string
   if (!parsed.success) {
     throw new ChecklistError(parsed.error.issues.map((issue) => {
       const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
-      const message = issue.code === 'unrecognized_keys' ? `unknown key ${issue.keys.map((key) => `"${key}"`).join(', ')}` : issue.message;
-      return `${shown}${at(path)}: ${formatPath(path) || '(top level)'}: ${message}`;
+      const unknown = issue.code === 'unrecognized_keys';
+      const message = unknown ? `unknown key ${issue.keys.map((key) => `"${key}"`).join(', ')}` : issue.message;
+      return `${shown}${at(unknown ? [...path, issue.keys[0]!] : path)}: ${formatPath(path) || '(top level)'}: ${message}`;
     }));
   }
   const checklist: Checklist = { ...parsed.data, name: parsed.data.name ?? fallbackName, file: shown };

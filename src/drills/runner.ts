@@ -139,10 +139,11 @@ export class DrillRunner {
     this.#active.set(run.id, run);
     await this.#audit(run, user, `drill start ${name}`, 'ok');
     this.options.logger.info({ run: run.id, drill: run.drill, environment, user }, 'drill started');
-    await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.started', { user, drill: run.drill, title: run.title, env: environment, id: run.id, steps: run.steps.length }), tone: 'info' }] }, user);
+    // Everyone hears of the start first (the starter too), then the first step: the command's own reply stays empty.
+    await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.started', { user, drill: run.drill, title: run.title, env: environment, id: run.id, steps: run.steps.length }), tone: 'info' }] });
     this.#startGuard(run);
     await this.#enter(run, 0, user);
-    return { blocks: [{ type: 'text', text: msg('drill.startedYou', { id: run.id, drill: run.drill, env: environment }), tone: 'success' }] };
+    return { blocks: [] };
   }
 
   /** The active run a user means: the one in `environment`, else the one they take part in, else the only one. */
@@ -204,7 +205,9 @@ export class DrillRunner {
       return { blocks: [] };
     }
     // The baseline again, now that the human acted: the old leader's last renewal is what a failover is measured from.
-    step.baseline = (await this.#baseline(run, check)) ?? step.baseline;
+    const fresh = await this.#baseline(run, check);
+    const rebase = checkOf(check.type).rebase;
+    step.baseline = fresh === undefined ? step.baseline : rebase ? rebase(step.baseline, fresh) : fresh;
     step.status = 'checking';
     step.checkStartedAt = this.options.clock.now();
     this.options.runs.save(run);
@@ -356,7 +359,7 @@ export class DrillRunner {
     if (spec.recovery && clock) {
       clock.recoveredAt = now;
       clock.recovery = step.id;
-      blocks.push({ type: 'text', text: recoveryText(this.#locale, run, clock), tone: run.rtoMs !== undefined && now - clock.faultAt > run.rtoMs ? 'warning' : 'success' });
+      blocks.push({ type: 'text', text: [msg('drill.recoveryIs'), recoveryText(this.#locale, run, clock)], tone: run.rtoMs !== undefined && now - clock.faultAt > run.rtoMs ? 'warning' : 'success' });
     }
     this.options.runs.save(run);
     await this.#audit(run, 'wekube', `drill check ${step.id}`, 'ok');
@@ -417,9 +420,13 @@ export class DrillRunner {
       const tolerated = new Set<GuardItem>([...(openFault(run)?.tolerates ?? []), ...this.#spec(run, run.current).tolerate]);
       const context = this.#context(run);
       const results: { item: GuardItem; result: CheckResult }[] = [];
-      if (guard.api && !tolerated.has('api')) results.push({ item: 'api', result: await checkOf('readyz').run(context, { path: '/readyz' }, undefined) });
-      if (guard.writes && !tolerated.has('writes')) results.push({ item: 'writes', result: await checkOf('writes').run(context, {}, undefined) });
-      if (!tolerated.has('apps')) for (const app of run.guardApps) results.push({ item: 'apps', result: await checkOf('deployment').run(context, { app }, undefined) });
+      const probe = (type: string, params: Record<string, unknown>) => {
+        const check = checkOf(type);
+        return check.run(context, check.params.parse(params), undefined).catch((error: unknown) => ({ ok: false, evidence: msg('drill.ev.error', { reason: reasonText(error) }) }));
+      };
+      if (guard.api && !tolerated.has('api')) results.push({ item: 'api', result: await probe('readyz', { path: '/readyz' }) });
+      if (guard.writes && !tolerated.has('writes')) results.push({ item: 'writes', result: await probe('writes', {}) });
+      if (!tolerated.has('apps')) for (const app of run.guardApps) results.push({ item: 'apps', result: await probe('deployment', { app }) });
       if (run.status !== 'running' || !this.#active.has(run.id)) return;
       const bad = results.filter((entry) => !entry.result.ok);
       state.failures = bad.length > 0 ? state.failures + 1 : 0;

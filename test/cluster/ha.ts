@@ -195,14 +195,14 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     host: HOSTS[i],
     args:
       kind === 'kube-controller-manager'
-        ? [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--secure-port=0', `--root-ca-file=${join(pkiDir, 'ca.crt')}`, `--service-account-private-key-file=${join(pkiDir, 'admin.key')}`, '--use-service-account-credentials=true', '--node-monitor-grace-period=8s', '--node-monitor-period=1s', ...LEASE, '--v=1']
+        ? [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--secure-port=0', `--root-ca-file=${join(pkiDir, 'ca.crt')}`, `--service-account-private-key-file=${join(pkiDir, 'admin.key')}`, '--use-service-account-credentials=true', '--node-monitor-grace-period=15s', '--node-monitor-period=1s', ...LEASE, '--v=1']
         : [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--secure-port=0', ...LEASE, '--v=1'],
   });
   for (const kind of ['kube-controller-manager', 'kube-scheduler'] as const) [0, 1].forEach((i) => spawnProc(controllerProc(kind, i)));
   const kwokPort = await freePort();
   spawnProc({
     name: 'kwok',
-    args: [`--kubeconfig=${kubeconfigPath}`, `--config=${join(here, 'kwok-stages.yaml')}`, '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1', `--node-port=${kwokPort}`, `--server-address=127.0.0.1:${kwokPort}`, `--tls-cert-file=${join(pkiDir, 'admin.crt')}`, `--tls-private-key-file=${join(pkiDir, 'admin.key')}`],
+    args: [`--kubeconfig=${kubeconfigPath}`, `--config=${join(here, 'kwok-stages.yaml')}`, '--node-lease-duration-seconds=8', '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1', `--node-port=${kwokPort}`, `--server-address=127.0.0.1:${kwokPort}`, `--tls-cert-file=${join(pkiDir, 'admin.crt')}`, `--tls-private-key-file=${join(pkiDir, 'admin.key')}`],
   });
 
   const config = new KubeConfig();

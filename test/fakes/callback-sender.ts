@@ -16,6 +16,8 @@ export interface SenderOptions {
   agentId: number;
   timeoutMs?: number;
   retries?: number;
+  /** WeCom's time for the timestamps it signs (a test that drives the bot's clock drives this one too). */
+  now?: () => number;
 }
 
 export interface Delivered {
@@ -84,7 +86,7 @@ export class CallbackSender {
   envelope(plain: string, overrides: { timestamp?: string; nonce?: string } = {}): RawCallback {
     const { token, aesKey, corpId, agentId } = this.options;
     const encrypted = wecomEncrypt(aesKey, corpId, plain);
-    const timestamp = overrides.timestamp ?? String(Math.floor(Date.now() / 1000));
+    const timestamp = overrides.timestamp ?? String(Math.floor((this.options.now ?? Date.now)() / 1000));
     const nonce = overrides.nonce ?? String(Math.floor(Math.random() * 1e10));
     return {
       method: 'POST',

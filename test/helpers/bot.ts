@@ -63,7 +63,7 @@ export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extr
   const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir });
   const config = loadConfig({ file, env: {} });
   const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock ?? (options.now ? { ...systemClock, now: options.now } : undefined) });
-  const sender = new CallbackSender({ url: wekube.url, ...WECOM });
+  const sender = new CallbackSender({ url: wekube.url, ...WECOM, now: options.clock?.now ?? options.now });
   return {
     fake,
     wekube,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1ClusterRole, type V1ClusterRoleBinding, type V1Role, type V1RoleBinding } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { kubeconfigPath, up, withLock } from '../cluster/launcher.js';
 import { waitFor } from './wait.js';
@@ -47,8 +47,7 @@ export async function testNamespace(prefix: string): Promise<{ name: string; rem
 }
 
 /** A kubeconfig that authenticates as a ServiceAccount, with a token from the TokenRequest API. */
-export async function serviceAccountConfig(namespace: string, serviceAccount: string): Promise<KubeConfig> {
-  const admin = adminConfig();
+export async function serviceAccountConfig(namespace: string, serviceAccount: string, admin = adminConfig()): Promise<KubeConfig> {
   const core = admin.makeApiClient(CoreV1Api);
   const token = await core.createNamespacedServiceAccountToken({
     name: serviceAccount,
@@ -67,31 +66,41 @@ export async function serviceAccountConfig(namespace: string, serviceAccount: st
 }
 
 const RBAC_MANIFEST = new URL('../../deploy/rbac.yaml', import.meta.url);
+export const DRILL_RBAC_MANIFEST = new URL('../../deploy/rbac-drills.yaml', import.meta.url);
 
 /**
- * Runs wekube's own RBAC from deploy/rbac.yaml in a test namespace: the ServiceAccount, and the Role and
- * RoleBinding moved into `namespace`. Resolves with a kubeconfig file that authenticates as that ServiceAccount,
- * so the bot under test has exactly the permissions production grants it.
+ * Runs wekube's own RBAC from deploy/rbac.yaml (and any more manifests, such as rbac-drills.yaml) in a test
+ * namespace: the ServiceAccount, the app namespace's Roles and RoleBindings moved into `namespace`, kube-system's
+ * and the cluster-wide ones as they are. Resolves with a kubeconfig file that authenticates as that
+ * ServiceAccount, so the bot under test has exactly the permissions production grants it.
  */
-export async function installWekubeRbac(namespace: string, options: { bind?: boolean } = {}): Promise<string> {
-  const admin = adminConfig();
+export async function installWekubeRbac(namespace: string, options: { bind?: boolean; admin?: KubeConfig; manifests?: URL[] } = {}): Promise<string> {
+  const admin = options.admin ?? adminConfig();
   const core = admin.makeApiClient(CoreV1Api);
   const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-  const documents = parseAllDocuments(readFileSync(RBAC_MANIFEST, 'utf8')).map((document) => document.toJS() as { kind: string });
+  const documents = [RBAC_MANIFEST, ...(options.manifests ?? [])].flatMap((manifest) => parseAllDocuments(readFileSync(manifest, 'utf8')).map((document) => document.toJS() as { kind: string; metadata?: { namespace?: string } }));
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'wekube' } } });
+  const place = (document: { metadata?: { namespace?: string } }) => (document.metadata?.namespace === 'kube-system' ? 'kube-system' : namespace);
+  const subjects = (binding: V1RoleBinding | V1ClusterRoleBinding) => binding.subjects?.map((subject) => ({ ...subject, namespace }));
   for (const document of documents) {
     if (document.kind === 'Role') {
       const role = document as V1Role;
-      role.metadata = { ...role.metadata, namespace };
-      await rbac.createNamespacedRole({ namespace, body: role });
+      role.metadata = { ...role.metadata, namespace: place(document) };
+      await rbac.createNamespacedRole({ namespace: place(document), body: role });
     } else if (document.kind === 'RoleBinding' && options.bind !== false) {
       const binding = document as V1RoleBinding;
-      binding.metadata = { ...binding.metadata, namespace };
-      binding.subjects = binding.subjects?.map((subject) => ({ ...subject, namespace }));
-      await rbac.createNamespacedRoleBinding({ namespace, body: binding });
+      binding.metadata = { ...binding.metadata, namespace: place(document) };
+      binding.subjects = subjects(binding);
+      await rbac.createNamespacedRoleBinding({ namespace: place(document), body: binding });
+    } else if (document.kind === 'ClusterRole') {
+      await rbac.createClusterRole({ body: document as V1ClusterRole });
+    } else if (document.kind === 'ClusterRoleBinding' && options.bind !== false) {
+      const binding = document as V1ClusterRoleBinding;
+      binding.subjects = subjects(binding);
+      await rbac.createClusterRoleBinding({ body: binding });
     }
   }
-  const config = await serviceAccountConfig(namespace, 'wekube');
+  const config = await serviceAccountConfig(namespace, 'wekube', admin);
   const file = join(mkdtempSync(join(tmpdir(), 'wekube-sa-')), 'kubeconfig');
   writeFileSync(file, config.exportConfig());
   return file;

@@ -28,6 +28,8 @@ export interface CheckType<P> {
   params: z.ZodType<P>;
   /** Taken when the step begins and again when the human says done (what "moved" or "changed" compares with). */
   baseline?(context: CheckContext, params: P): Promise<unknown>;
+  /** Which baseline to keep when it is taken again at done (default: the newer one). */
+  rebase?(before: unknown, now: unknown): unknown;
   run(context: CheckContext, params: P, baseline: unknown): Promise<CheckResult>;
 }
 

@@ -27,6 +27,9 @@ export const leader: CheckType<{ lease: string; namespace: string; moved: boolea
     const lease = await cluster.coordination.readNamespacedLease({ name: params.lease, namespace: params.namespace });
     return { holder: lease.spec?.holderIdentity, renewedAt: time(lease.spec?.renewTime) };
   },
+  // At done the old leader is usually gone and its last renewal is what the failover counts from; if the lease
+  // already moved (the human answered late), the holder from when the step began is the one that was stopped.
+  rebase: (before, now) => ((before as LeaderBaseline | undefined)?.holder === (now as LeaderBaseline | undefined)?.holder || !before ? now : before),
   async run({ cluster, now }, params, baseline) {
     try {
       const lease = await cluster.coordination.readNamespacedLease({ name: params.lease, namespace: params.namespace });

@@ -28,7 +28,7 @@ export const nodes: CheckType<{ names?: string | string[]; selector?: string; re
         ok,
         evidence: {
           key: params.ready ? 'drill.ev.nodesReady' : 'drill.ev.nodesNotReady',
-          params: { good: good.length, total: params.count ?? selected.length, odd: [...odd, ...missing.map((name) => `${name}: ?`)].join('; ') || '—' },
+          params: { good: good.length, total: params.count ?? (wanted ? wanted.length : selected.length), odd: [...odd, ...missing.map((name) => `${name}: ?`)].join('; ') || '—' },
         },
       };
     } catch (error) {

@@ -6,26 +6,27 @@ const runningAndReady = (pod: V1Pod) =>
   !pod.metadata?.deletionTimestamp && pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((condition) => condition.type === 'Ready' && condition.status === 'True');
 
 /**
- * Pods of an app (or a selector) running and ready: at least `min`, and with `notOnNode` none of the live ones on
- * that node (its pods were replaced elsewhere).
+ * Pods of an app (or a selector) running and ready: at least `min` (default: the app's desired replicas, else 1),
+ * and with `notOnNode` none of the live ones on that node (its pods were replaced elsewhere).
  */
-export const pods: CheckType<{ app?: string; selector?: string; namespace?: string; min: number; notOnNode?: string }> = {
+export const pods: CheckType<{ app?: string; selector?: string; namespace?: string; min?: number; notOnNode?: string }> = {
   params: z
-    .strictObject({ app: z.string().optional(), selector: z.string().optional(), namespace: z.string().optional(), min: z.coerce.number().int().min(0).default(1), notOnNode: z.string().optional() })
+    .strictObject({ app: z.string().optional(), selector: z.string().optional(), namespace: z.string().optional(), min: z.coerce.number().int().min(0).optional(), notOnNode: z.string().optional() })
     .refine((params) => params.app || params.selector, { message: 'needs app or selector' }),
   async run({ cluster }, params) {
     try {
       const namespace = params.namespace ?? cluster.namespace;
       const labelSelector = params.selector ?? `app=${params.app}`;
       const items = (await cluster.core.listNamespacedPod({ namespace, labelSelector })).items;
+      const min = params.min ?? (params.app ? ((await cluster.apps.readNamespacedDeployment({ name: params.app, namespace })).spec?.replicas ?? 1) : 1);
       const ready = items.filter(runningAndReady);
       const onNode = params.notOnNode ? items.filter((pod) => !pod.metadata?.deletionTimestamp && pod.spec?.nodeName === params.notOnNode) : [];
-      const ok = ready.length >= params.min && onNode.length === 0;
+      const ok = ready.length >= min && onNode.length === 0;
       return {
         ok,
         evidence: {
           key: params.notOnNode ? 'drill.ev.podsElsewhere' : 'drill.ev.pods',
-          params: { what: params.app ?? labelSelector, ready: ready.length, min: params.min, node: params.notOnNode ?? '', left: onNode.length },
+          params: { what: params.app ?? labelSelector, ready: ready.length, min, node: params.notOnNode ?? '', left: onNode.length },
         },
       };
     } catch (error) {
