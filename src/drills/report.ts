@@ -34,9 +34,10 @@ export function recoveryText(locale: Locale, run: DrillRun, clock: FaultClock): 
 function recoveries(locale: Locale, run: DrillRun, now: number): Text {
   if (run.faults.length === 0) return msg('drill.noFault');
   const title = (id: string) => run.steps.find((step) => step.id === id)?.title ?? id;
+  const [separator, colon] = locale === 'zh-CN' ? ['；', '：'] : ['; ', ': '];
   return run.faults.flatMap((clock, index) => [
-    index > 0 ? '；' : '',
-    run.faults.length > 1 ? `${title(clock.fault)}: ` : '',
+    index > 0 ? separator : '',
+    run.faults.length > 1 ? `${title(clock.fault)}${colon}` : '',
     clock.recoveredAt === undefined ? msg('drill.faultFor', { took: durationText(locale, now - clock.faultAt) }) : recoveryText(locale, run, clock),
   ]);
 }

@@ -23,6 +23,8 @@ const log = (message: string) => process.stderr.write(`[ha] ${message}\n`);
 
 interface Proc {
   name: string;
+  /** The program: a control-plane binary from the build, or haproxy or the registry from Debian. */
+  binary: string;
   args: string[];
   /** Host name of the UTS namespace it runs in. */
   host?: string;
@@ -67,7 +69,7 @@ export interface HaTopology {
   stopLeader(lease: 'kube-controller-manager' | 'kube-scheduler'): Promise<string>;
   /** Starts every stopped kube-controller-manager and kube-scheduler again. */
   startControllers(): Promise<void>;
-  /** A node stops (its kubelet, played by kwok, stops renewing) or comes back. */
+  /** A node fails (its kubelet, played by its own kwok, stops) or comes back. */
   setNodeUp(node: string, up: boolean): Promise<void>;
   stopRegistry(which: 'primary' | 'replica'): Promise<void>;
   startRegistry(which: 'primary' | 'replica'): Promise<void>;
@@ -95,7 +97,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
 
   const spawnProc = (proc: Proc) => {
     const fd = openSync(join(dir, 'logs', `${proc.name}.log`), 'a');
-    const binary = proc.name.startsWith('haproxy') ? '/usr/sbin/haproxy' : proc.name.startsWith('registry') ? REGISTRY_BINARY : join(bin, proc.name.replace(/-\d$|-[ab]$|-primary$|-replica$/, ''));
+    const binary = proc.binary.startsWith('/') ? proc.binary : join(bin, proc.binary);
     // unshare --uts runs the program in place (no fork) in a namespace whose host name is its machine's.
     const child = proc.host
       ? spawn('unshare', ['--uts', 'sh', '-c', `hostname ${proc.host} && exec "$0" "$@"`, binary, ...proc.args], { detached: true, stdio: ['ignore', fd, fd] })
@@ -121,7 +123,10 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
   const etcdPorts = await Promise.all([0, 1, 2].map(async () => ({ client: await freePort(), peer: await freePort() })));
   const etcdNames = ['etcd-0', 'etcd-1', 'etcd-2'];
   const initialCluster = etcdNames.map((name, i) => `${name}=http://127.0.0.1:${etcdPorts[i]!.peer}`).join(',');
-  const etcdData = (i: number) => join('/dev/shm', `wekube-ha-${process.pid}-${began}`, etcdNames[i]!);
+  // etcd on tmpfs (fsync-free); where, is written down so `cluster:down -- --ha` removes it.
+  const shmRoot = join('/dev/shm', `wekube-ha-${process.pid}-${began}`);
+  writeFileSync(join(dir, 'shm-root'), shmRoot);
+  const etcdData = (i: number) => join(shmRoot, etcdNames[i]!);
   const etcdEndpoints = etcdPorts.map((ports) => `http://127.0.0.1:${ports.client}`);
   const etcdArgs = (i: number, state: 'new' | 'existing') => [
     `--name=${etcdNames[i]}`,
@@ -136,7 +141,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     '--unsafe-no-fsync=true',
     '--log-level=warn',
   ];
-  etcdNames.forEach((name, i) => spawnProc({ name, args: etcdArgs(i, 'new') }));
+  etcdNames.forEach((name, i) => spawnProc({ name, binary: 'etcd', args: etcdArgs(i, 'new') }));
   const etcdHealth = etcdEndpoints.map((endpoint) => `${endpoint}/health`);
   const memberHealthy = async (url: string) => {
     try {
@@ -153,6 +158,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
   const apiservers = apiPorts.map((port) => `https://127.0.0.1:${port}`);
   const apiserverProc = (i: number): Proc => ({
     name: `kube-apiserver-${'ab'[i]}`,
+    binary: 'kube-apiserver',
     host: HOSTS[i],
     args: [
       ...apiserverArgs(etcdEndpoints.join(','), apiPorts[i]!, pkiDir, join(dir, 'logs', `audit-${i}.log`)),
@@ -183,7 +189,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
       '',
     ].join('\n'),
   );
-  spawnProc({ name: 'haproxy', args: ['-f', join(dir, 'haproxy.cfg'), '-db'] });
+  spawnProc({ name: 'haproxy', binary: '/usr/sbin/haproxy', args: ['-f', join(dir, 'haproxy.cfg'), '-db'] });
   await until('both apiservers ready', async () => (await Promise.all(apiservers.map((url) => probe(`${url}/readyz`, ca)))).every((status) => status === 200));
   await until('the VIP answering', async () => (await probe(`${vip}/readyz`, ca)) === 200);
   const kubeconfigPath = join(dir, 'kubeconfig');
@@ -192,6 +198,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
   // Controllers and schedulers: two of each, on the VIP, leader-elected with short leases.
   const controllerProc = (kind: 'kube-controller-manager' | 'kube-scheduler', i: number): Proc => ({
     name: `${kind}-${'ab'[i]}`,
+    binary: kind,
     host: HOSTS[i],
     args:
       kind === 'kube-controller-manager'
@@ -199,12 +206,16 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
         : [`--kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--secure-port=0', ...LEASE, '--v=1'],
   });
   for (const kind of ['kube-controller-manager', 'kube-scheduler'] as const) [0, 1].forEach((i) => spawnProc(controllerProc(kind, i)));
-  const kwokPort = await freePort();
-  spawnProc({
-    name: 'kwok',
-    args: [`--kubeconfig=${kubeconfigPath}`, `--config=${join(here, 'kwok-stages.yaml')}`, '--node-lease-duration-seconds=8', '--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake', '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1', `--node-port=${kwokPort}`, `--server-address=127.0.0.1:${kwokPort}`, `--tls-cert-file=${join(pkiDir, 'admin.crt')}`, `--tls-private-key-file=${join(pkiDir, 'admin.key')}`],
-  });
-
+  // One kwok per node, as one kubelet per machine: stopping a node's kwok is that node failing.
+  const kwokProc = async (node: string): Promise<Proc> => {
+    const port = await freePort();
+    return {
+      name: `kwok-${node}`,
+      binary: 'kwok',
+      args: [`--kubeconfig=${kubeconfigPath}`, `--config=${join(here, 'kwok-stages.yaml')}`, '--node-lease-duration-seconds=8', `--manage-single-node=${node}`, '--cidr=10.244.0.0/16', '--node-ip=127.0.0.1', `--node-port=${port}`, `--server-address=127.0.0.1:${port}`, `--tls-cert-file=${join(pkiDir, 'admin.crt')}`, `--tls-private-key-file=${join(pkiDir, 'admin.key')}`],
+    };
+  };
+  for (const node of HA_NODES) spawnProc(await kwokProc(node));
   const config = new KubeConfig();
   config.loadFromFile(kubeconfigPath);
   const core = config.makeApiClient(CoreV1Api);
@@ -234,7 +245,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     const port = await freePort();
     const config = { version: 0.1, log: { level: 'error' }, storage: { filesystem: { rootdirectory: join(dir, `registry-${which}`) } }, http: { addr: `127.0.0.1:${port}` } };
     writeFileSync(join(dir, `registry-${which}.yml`), stringify(config));
-    spawnProc({ name: `registry-${which}`, args: ['serve', join(dir, `registry-${which}.yml`)] });
+    spawnProc({ name: `registry-${which}`, binary: REGISTRY_BINARY, args: ['serve', join(dir, `registry-${which}.yml`)] });
     registries[which] = { host: `127.0.0.1:${port}`, url: `http://127.0.0.1:${port}` };
   }
   const registryUp = async (which: 'primary' | 'replica') => (await fetch(`${registries[which].url}/v2/`).catch(() => undefined))?.status === 200;
@@ -265,7 +276,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     startedInMs,
     stopEtcd: (i) => stopProc(etcdNames[i]!),
     async startEtcd(i) {
-      spawnProc({ name: etcdNames[i]!, args: etcdArgs(i, 'existing') });
+      spawnProc({ name: etcdNames[i]!, binary: 'etcd', args: etcdArgs(i, 'existing') });
       await until(`${etcdNames[i]} healthy`, () => memberHealthy(etcdHealth[i]!));
     },
     stopApiserver: (i) => stopProc(`kube-apiserver-${'ab'[i]}`),
@@ -287,11 +298,12 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
       }
     },
     async setNodeUp(node, up) {
-      await core.patchNode({ name: node, body: [{ op: up ? 'add' : 'remove', path: '/metadata/annotations/kwok.x-k8s.io~1node', ...(up ? { value: 'fake' } : {}) }] }, undefined);
+      if (up) spawnProc(await kwokProc(node));
+      else await stopProc(`kwok-${node}`);
     },
     stopRegistry: (which) => stopProc(`registry-${which}`),
     async startRegistry(which) {
-      spawnProc({ name: `registry-${which}`, args: ['serve', join(dir, `registry-${which}.yml`)] });
+      spawnProc({ name: `registry-${which}`, binary: REGISTRY_BINARY, args: ['serve', join(dir, `registry-${which}.yml`)] });
       await until(`registry ${which}`, () => registryUp(which));
     },
     async pushImage(repository, tag) {
@@ -300,7 +312,8 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     },
     snapshot() {
       const file = join(dir, `snapshot-${Date.now()}.db`);
-      execFileSync(join(bin, 'etcdctl'), [`--endpoints=${etcdEndpoints.join(',')}`, 'snapshot', 'save', file], { stdio: 'ignore' });
+      // A snapshot is taken from one member (etcdctl refuses several endpoints).
+      execFileSync(join(bin, 'etcdctl'), [`--endpoints=${etcdEndpoints[0]}`, 'snapshot', 'save', file], { stdio: 'ignore' });
       return file;
     },
     async restoreEtcd(file) {
@@ -320,7 +333,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
           '--mark-compacted',
         ], { stdio: 'ignore' });
       });
-      etcdNames.forEach((name, i) => spawnProc({ name, args: etcdArgs(i, 'new') }));
+      etcdNames.forEach((name, i) => spawnProc({ name, binary: 'etcd', args: etcdArgs(i, 'new') }));
       await until('etcd members healthy after the restore', async () => (await Promise.all(etcdHealth.map(memberHealthy))).every(Boolean));
     },
     memory() {
@@ -336,7 +349,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
     },
     async down() {
       for (const name of [...procs.keys()].reverse()) await stopProc(name);
-      rmSync(join('/dev/shm', `wekube-ha-${process.pid}-${began}`), { recursive: true, force: true });
+      rmSync(shmRoot, { recursive: true, force: true });
       log('HA topology stopped');
     },
   };

@@ -43,6 +43,18 @@ beforeAll(async () => {
     ].join('\n'),
   );
   const due = new Date(Math.ceil((Date.now() + 31_000) / 60_000) * 60_000);
+  writeFileSync(
+    join(dir, 'guarded.yaml'),
+    [
+      'title: 带守护的演练',
+      'guard: { api: true, writes: false, apps: [no-such-app], interval: 5s, failures: 3 }',
+      'steps:',
+      '  - id: wait',
+      '    title: 等待',
+      '    instructions: 什么都不做。',
+      '',
+    ].join('\n'),
+  );
   clock = new ManualClock(due.getTime() - 30_000);
   const shanghai = new Date(due.getTime() + 8 * 3_600_000);
   dueAt = `${String(shanghai.getUTCHours()).padStart(2, '0')}:${String(shanghai.getUTCMinutes()).padStart(2, '0')}`;
@@ -114,6 +126,28 @@ describe('drills on a clock', () => {
     const stopped = await chat.ask(OPS, '停止演练', /紧急停止/);
     expect(stopped).toMatch(/lisi 紧急停止了 test 的演练/);
     await chat.expect(OPS, /结果：已中止/, from);
+  });
+
+  it('the guard pauses a run when the environment breaks beyond what the step expects, and asks to continue or abort', async () => {
+    const from = await chat.send(OPS, 'drill start guarded');
+    await chat.expect(OPS, /第 1\/1 步：等待/, from);
+    // Each guard round asks the real API server; the next round is due only once that answer is in.
+    const round = async () => {
+      await clock.advance(5_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    };
+    await round();
+    await round();
+    expect(chat.seen(OPS).slice(from).some((text) => /守护检查/.test(text))).toBe(false);
+    await round();
+    const tripped = await chat.expect(OPS, /守护检查发现 test 出现演练预期之外的问题/, from);
+    expect(tripped).toMatch(/no-such-app/);
+    expect(tripped).toMatch(/\[继续\] drill resume @test/);
+    expect(await chat.ask(OPS, '完成', /已被守护检查暂停/)).toBeTruthy();
+    expect(await chat.ask(OPS, 'drill status', /状态：已暂停/)).toBeTruthy();
+    await chat.ask(OPS, 'drill resume', /lisi 继续了 test 的演练/);
+    const from2 = await chat.send(OPS, '完成');
+    expect(await chat.expect(OPS, /演练报告/, from2)).toMatch(/结果：通过/);
   });
 });
 

@@ -72,7 +72,7 @@ function durationMs(text: string): number {
 
 /** The report's time to recovery, per fault, in ms. */
 function recoveries(report: string): number[] {
-  return [...report.matchAll(/(?:恢复用时：|: )((?:\d+ 分 )?\d+ 秒)(?:，在目标|，超过目标)/g)].map((match) => durationMs(match[1]!));
+  return [...report.matchAll(/(?:恢复用时：|领导者：)((?:\d+ 分 )?\d+ 秒)(?:，在目标|，超过目标)/g)].map((match) => durationMs(match[1]!));
 }
 
 /** Waits for the card of step `n` (its title line) to reach the user. */

@@ -9,7 +9,7 @@ interface Answer {
   body: string;
 }
 
-function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: Buffer }): Promise<Answer> {
+function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<Answer> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const handle = (res: import('node:http').IncomingMessage) => {
@@ -20,7 +20,7 @@ function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: 
     };
     const req =
       target.protocol === 'https:'
-        ? httpsRequest(target, { timeout: options.timeoutMs, rejectUnauthorized: !options.insecure, ca: options.ca }, handle)
+        ? httpsRequest(target, { timeout: options.timeoutMs, rejectUnauthorized: !options.insecure, ca: options.ca, cert: options.cert, key: options.key }, handle)
         : httpRequest(target, { timeout: options.timeoutMs }, handle);
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
     req.on('error', reject);
@@ -31,9 +31,10 @@ function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: 
 /**
  * HTTP endpoints answer: Harbor's /api/v2.0/health, a registry's /v2/, an etcd member's /health. `status` is the
  * status wanted, `contains` a text the body must hold; by default every URL must pass, with `failing: n` exactly n
- * must not (a stopped etcd member, a primary registry taken down).
+ * must not (a stopped etcd member, a primary registry taken down). `ca`, `cert` and `key` are PEM files, for
+ * endpoints that want a client certificate (etcd's client port).
  */
-export const http: CheckType<{ urls: string | string[]; status: number; contains?: string; failing: number; insecure: boolean; ca?: string; timeout: number }> = {
+export const http: CheckType<{ urls: string | string[]; status: number; contains?: string; failing: number; insecure: boolean; ca?: string; cert?: string; key?: string; timeout: number }> = {
   params: z.strictObject({
     urls: z.union([z.string().url(), z.array(z.string().url()).min(1)]),
     status: z.number().int().min(100).max(599).default(200),
@@ -41,15 +42,18 @@ export const http: CheckType<{ urls: string | string[]; status: number; contains
     failing: z.coerce.number().int().min(0).default(0),
     insecure: z.boolean().default(false),
     ca: z.string().optional(),
+    cert: z.string().optional(),
+    key: z.string().optional(),
     timeout: z.number().int().min(1).max(60).default(5),
   }),
   async run(_context, params) {
     const urls = asList(params.urls);
-    const ca = params.ca ? readFileSync(params.ca) : undefined;
+    const file = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+    const tls = { ca: file(params.ca), cert: file(params.cert), key: file(params.key) };
     const answers = await Promise.all(
       urls.map(async (url) => {
         try {
-          const answer = await get(url, { timeoutMs: params.timeout * 1000, insecure: params.insecure, ca });
+          const answer = await get(url, { timeoutMs: params.timeout * 1000, insecure: params.insecure, ...tls });
           const ok = answer.status === params.status && (params.contains === undefined || answer.body.includes(params.contains));
           return { url, ok, said: `HTTP ${answer.status}${params.contains !== undefined && !answer.body.includes(params.contains) ? ` (≠ ${params.contains})` : ''}` };
         } catch (error) {
