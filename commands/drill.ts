@@ -3,7 +3,7 @@ import { formatTime } from '../src/chat/i18n.js';
 import { tokenize, unquote } from '../src/chat/parse.js';
 import { msg, UserError, type Block, type Reply, type Text } from '../src/chat/reply.js';
 import { durationText } from '../src/drills/report.js';
-import { drillsOf, namedEnvironment } from './drill-words.js';
+import { drillsOf, runEnvironment } from './drill-words.js';
 
 /** Sub-commands and the words people type for them. */
 const SUBCOMMANDS: Record<string, string> = {
@@ -79,7 +79,7 @@ export default defineCommand({
     const { sub, words, text } = parse(args.subcommand);
     const drills = () => drillsOf(context);
     const user = context.user.id;
-    const env = namedEnvironment(context);
+    const env = () => runEnvironment(context);
     switch (sub) {
       case 'list':
         return list(context);
@@ -90,15 +90,15 @@ export default defineCommand({
       case 'done':
       case 'fail':
       case 'skip':
-        return drills().answer(user, env, sub, text || undefined);
+        return drills().answer(user, env(), sub, text || undefined, context.cardCode);
       case 'abort':
-        return drills().abort(user, env, text || undefined);
+        return drills().abort(user, env(), text || undefined);
       case 'stop':
-        return drills().abort(user, env, text || undefined, true);
+        return drills().abort(user, env(), text || undefined, true);
       case 'resume':
-        return drills().resumeRun(user, env);
+        return drills().resumeRun(user, env());
       case 'status':
-        return drills().status(user, env);
+        return drills().status(user, env());
       case 'report': {
         const id = words[0]?.replace(/^#/, '');
         if (id !== undefined && !/^\d{1,9}$/.test(id)) throw new UserError('drill.badId', { id });

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.js';
-import { drillsOf, namedEnvironment } from './drill-words.js';
+import { drillsOf, runEnvironment } from './drill-words.js';
 
 /** `停止演练`: the emergency stop of the running drill (the same as `drill stop`); any participant may use it. */
 export default defineCommand({
@@ -11,6 +11,6 @@ export default defineCommand({
   permission: 'drill',
   audited: 'refusals',
   async run(context, args) {
-    return drillsOf(context).abort(context.user.id, namedEnvironment(context), args.note, true);
+    return drillsOf(context).abort(context.user.id, runEnvironment(context), args.note, true);
   },
 });

@@ -268,10 +268,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       } else if (message.event === 'template_card_event' && message.eventKey) {
         // A button of a card: its key is the command it stands for, run as the user who clicked (with every check).
         await untilStored(() => inbox?.started(key), key);
-        const answer = await router.handle({ userId: message.from, text: message.eventKey });
-        if (message.responseCode && wecomChannel) {
-          const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
-          const [word, sub] = message.eventKey.toLowerCase().split(' ');
+        const answer = await router.handle({ userId: message.from, text: message.eventKey, cardCode: message.responseCode });
+        const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
+        const [word, sub] = message.eventKey.toLowerCase().split(' ');
+        // A drill step card is replaced by the next step's card (the runner holds the click's code); a refused click
+        // leaves the card as it is, so the user can answer by typing.
+        const replacedLater = word === 'drill' && ['done', 'skip', 'fail'].includes(sub ?? '');
+        if (message.responseCode && wecomChannel && !replacedLater) {
           const action = ACTION_LABELS[word === 'drill' ? `drill ${sub}` : word!] ?? 'card.action';
           const label = translate(config.locale, action);
           const card = wecomChannel;
@@ -362,9 +365,6 @@ const ACTION_LABELS: Record<string, MessageKey> = {
   confirm: 'action.confirm',
   cancel: 'action.cancel',
   approve: 'action.approve',
-  'drill done': 'action.done',
-  'drill skip': 'action.skip',
-  'drill fail': 'action.fail',
   'drill resume': 'action.resume',
   'drill abort': 'action.abort',
   'drill start': 'action.start',

@@ -67,6 +67,8 @@ export interface CommandContext {
   /** Adds details to this run's audit entry (app, before/after, a failed result and why). */
   record: (details: Partial<Pick<AuditEntry, 'app' | 'before' | 'after' | 'result' | 'reason'>>) => void;
   now: () => number;
+  /** The command came from a card's button: the code that may replace that card in place (see Reply.replaces). */
+  cardCode?: string;
 }
 
 /** What a mutating command will change, computed before anything is written. */

@@ -35,6 +35,11 @@ export interface Reply {
   actions?: Action[];
   /** Replies to a command the user is waiting for go before digests in a recipient's queue. */
   urgent?: boolean;
+  /**
+   * The message this one replaces in place where the channel can (a WeCom card's single-use response code, from
+   * the click on it); elsewhere it is sent as a new message.
+   */
+  replaces?: string;
 }
 
 export const msg = (key: MessageKey, params?: Params): Text => (params ? { key, params } : { key });

@@ -13,6 +13,8 @@ export interface Incoming {
   /** WeCom userid (or the console user). */
   userId: string;
   text: string;
+  /** Set when the text is a card button's key: the single-use code that may replace that card. */
+  cardCode?: string;
 }
 
 export interface RouterOptions {
@@ -115,6 +117,7 @@ export class ChatRouter {
       if (!decision.ok) throw new UserError(decision.key, decision.params);
       const args = parseArgs(command, tokens.slice(1), config.locale);
       const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
+      context.cardCode = incoming.cardCode;
       let reply: Reply;
       if (mutatesWith(command, args)) {
         const plan = await command.plan!(context, args);

@@ -161,7 +161,7 @@ export class DrillRunner {
     throw new UserError('drill.which', { envs: runs.map((run) => `@${run.environment}`).join(' ') });
   }
 
-  async answer(user: string, environment: string | undefined, answer: Answer, note: string | undefined): Promise<Reply> {
+  async answer(user: string, environment: string | undefined, answer: Answer, note: string | undefined, cardCode?: string): Promise<Reply> {
     const run = this.find(user, environment);
     if (run.status === 'paused') throw new UserError('drill.paused', { env: run.environment });
     const index = run.current;
@@ -172,6 +172,7 @@ export class DrillRunner {
       throw new UserError(step.status === 'before' ? 'drill.stillBefore' : 'drill.stillChecking', { step: step.title });
     }
     this.#join(run, user);
+    if (cardCode) run.cards = { ...run.cards, [user]: cardCode };
     const now = this.options.clock.now();
     this.#stopLoop(run.id);
     step.by = user;
@@ -498,11 +499,21 @@ export class DrillRunner {
     if (!run.participants.includes(user)) run.participants.push(user);
   }
 
-  /** Tells the run's participants and the drill chat (`drills.to`); `except` already got it as a command reply. */
-  async #announce(run: DrillRun, reply: Reply, except?: string): Promise<void> {
-    const recipients: Recipient[] = [...run.participants.filter((user) => user !== except).map((user) => ({ user })), ...this.options.config.drills.to];
+  /**
+   * Tells the run's participants and the drill chat (`drills.to`). A step card (a reply with actions) replaces, for
+   * a user who clicked the previous one, the card they clicked: the run's card moves on in place.
+   */
+  async #announce(run: DrillRun, reply: Reply): Promise<void> {
+    const card = (reply.actions?.length ?? 0) > 0;
+    const replacing = card && run.cards && Object.keys(run.cards).length > 0 ? run.cards : undefined;
+    if (replacing) {
+      run.cards = {};
+      this.options.runs.save(run);
+    }
+    const recipients: Recipient[] = [...run.participants.map((user) => ({ user })), ...this.options.config.drills.to];
     for (const to of recipients) {
-      await this.options.notify(to, { urgent: true, ...reply }).catch((error: unknown) => this.options.logger.error({ err: error, run: run.id }, 'could not queue a drill message'));
+      const replaces = 'user' in to ? replacing?.[to.user] : undefined;
+      await this.options.notify(to, { urgent: true, ...reply, ...(replaces ? { replaces } : {}) }).catch((error: unknown) => this.options.logger.error({ err: error, run: run.id }, 'could not queue a drill message'));
     }
   }
 

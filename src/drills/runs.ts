@@ -66,6 +66,8 @@ export interface DrillRun {
   rtoMs?: number;
   /** Apps the guard keeps available (the checklist's guard.apps with variables resolved). */
   guardApps: string[];
+  /** Per user, the code of the step card they clicked last: their next step card replaces it in place. */
+  cards?: Record<string, string>;
   /** Set while the guard has the run paused. */
   guard?: { trippedAt: number; evidence: Text[] };
 }

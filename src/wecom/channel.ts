@@ -41,6 +41,7 @@ export class WecomChannel {
     const urgent = reply.urgent ?? false;
     if (this.#asCard(to, reply)) {
       const card = renderCard(reply, this.locale, `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+      if (reply.replaces) return this.outbox.enqueue(to, JSON.stringify({ responseCode: reply.replaces, card }), 'update_template_card', { urgent, ...options });
       return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', { urgent, ...options });
     }
     return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, { urgent, ...options });

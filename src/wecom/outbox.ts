@@ -404,8 +404,9 @@ export class Outbox {
     const { api } = this.options;
     const target = entry.target;
     if (entry.msgtype === 'update_template_card' && 'user' in target) {
-      const { responseCode, replaceName } = JSON.parse(entry.content) as { responseCode: string; replaceName: string };
-      return api.call('/cgi-bin/message/update_template_card', { userids: [target.user], agentid: api.agentId, response_code: responseCode, button: { replace_name: replaceName } });
+      const { responseCode, replaceName, card } = JSON.parse(entry.content) as { responseCode: string; replaceName?: string; card?: Record<string, unknown> };
+      const change = card ? { template_card: card } : { button: { replace_name: replaceName } };
+      return api.call('/cgi-bin/message/update_template_card', { userids: [target.user], agentid: api.agentId, response_code: responseCode, ...change });
     }
     const payload =
       entry.msgtype === 'text' ? { text: { content: entry.content } }

@@ -62,36 +62,34 @@ build_kubernetes() {
   log "kubernetes: $("$bin/kube-apiserver" --version)"
 }
 
-build_etcd() {
+# etcd's binaries from their modules at one version, in a wrapper module of their own (sharing one with kubernetes
+# would let MVS upgrade etcd's dependencies). Arguments: the module paths; each binary is named as go names it.
+build_etcd_modules() {
   local work; work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
-  log "etcd $ETCD_VERSION: compiling (cold: a few minutes)"
+  trap 'rm -rf "$work"; trap - RETURN' RETURN
+  log "etcd $ETCD_VERSION: compiling $* (cold: a few minutes)"
   (
     cd "$work"
-    # A wrapper of its own: sharing one with kubernetes would let MVS upgrade etcd's dependencies.
-    go mod init ci.local/etcdbin >/dev/null 2>&1
-    go mod edit "-require=go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-    go build -trimpath -ldflags "-s -w" -o "$work/etcd" go.etcd.io/etcd/server/v3
+    go mod init ci.local/etcdbins >/dev/null 2>&1
+    local module
+    for module in "$@"; do go mod edit "-require=$module@$ETCD_VERSION"; done
+    mkdir out
+    go build -trimpath -ldflags "-s -w" -o "$work/out/" "$@"
   )
   mkdir -p "$bin"
-  mv "$work/etcd" "$bin/etcd"
+  mv "$work"/out/* "$bin/"
+}
+
+# The server (named etcd, as the module's directory), and etcdctl (snapshot save) and etcdutl (snapshot restore)
+# for the backup-and-restore drill.
+build_etcd() {
+  build_etcd_modules go.etcd.io/etcd/server/v3
+  mv "$bin/server" "$bin/etcd" 2>/dev/null || true
   log "etcd: $("$bin/etcd" --version | head -1)"
 }
 
-# etcdctl (snapshot save) and etcdutl (snapshot restore) for the backup-and-restore drill.
 build_etcd_tools() {
-  local work; work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
-  log "etcdctl and etcdutl $ETCD_VERSION: compiling"
-  (
-    cd "$work"
-    go mod init ci.local/etcdtools >/dev/null 2>&1
-    go mod edit "-require=go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION" "-require=go.etcd.io/etcd/etcdutl/v3@$ETCD_VERSION"
-    go build -trimpath -ldflags "-s -w" -o "$work/" go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
-  )
-  mkdir -p "$bin"
-  mv "$work/v3" "$bin/etcdctl" 2>/dev/null || true
-  for tool in etcdctl etcdutl; do [ -x "$work/$tool" ] && mv "$work/$tool" "$bin/$tool"; done
+  build_etcd_modules go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
   log "etcd tools: $("$bin/etcdctl" version | head -1)"
 }
 

@@ -55,6 +55,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  writeFileSync(join(dir, 'two-steps.yaml'), ['title: 两步', 'steps:', '  - { id: first, title: 第一步, instructions: 先做这个。 }', '  - { id: second, title: 第二步, instructions: 再做那个。 }', ''].join('\n'));
   clock = new ManualClock(due.getTime() - 30_000);
   const shanghai = new Date(due.getTime() + 8 * 3_600_000);
   dueAt = `${String(shanghai.getUTCHours()).padStart(2, '0')}:${String(shanghai.getUTCMinutes()).padStart(2, '0')}`;
@@ -128,7 +129,28 @@ describe('drills on a clock', () => {
     await chat.expect(OPS, /结果：已中止/, from);
   });
 
+  it('in WeCom the step card moves on in place: a click on 完成 turns the card into the next step', async () => {
+    const from = chat.seen(OPS).length;
+    await chat.send(OPS, 'drill start two-steps');
+    const first = await chat.card(OPS, from);
+    expect(first.delivery.content).toMatch(/第 1\/2 步：第一步/);
+    expect(first.button_list!.map((button) => button.text)).toEqual(['完成', '跳过', '失败']);
+    await chat.click(OPS, first, 0);
+    await waitUntil(() => first.delivery.updates === 1);
+    expect(first.delivery.content).toMatch(/第 2\/2 步：第二步/);
+    expect(first.delivery.content).toMatch(/✅ 1\. 第一步/);
+    // No second card was sent: the first one changed.
+    expect(bot.fake.shown(`user:${OPS}`).slice(from).filter((delivery) => delivery.card)).toHaveLength(1);
+    // Skip asks for the reason instead of answering, and leaves the card clickable.
+    await chat.click(OPS, first.delivery.card!, 1);
+    await chat.expect(OPS, /请说明跳过的原因/, from);
+    await chat.click(OPS, first.delivery.card!, 0);
+    expect(await chat.expect(OPS, /演练报告/, from)).toMatch(/结果：通过/);
+  });
+
   it('the guard pauses a run when the environment breaks beyond what the step expects, and asks to continue or abort', async () => {
+    // The bot keeps to WeCom's 30 messages a minute per member on this clock too: a new minute for this test.
+    await clock.advance(61_000);
     const from = await chat.send(OPS, 'drill start guarded');
     await chat.expect(OPS, /第 1\/1 步：等待/, from);
     // Each guard round asks the real API server; the next round is due only once that answer is in.

@@ -330,6 +330,8 @@ describe('drills against the HA topology', () => {
     await chat.send('wangwu', `approve ${code}`);
     await stepCard(2, 6, from);
     expect(chat.seen('wangwu').slice(approverFrom).join('\n')).toMatch(/演练/);
+    // Someone whose role allows drills only in test cannot answer the prod run by typing 完成 without @prod.
+    expect(await chat.ask('zhaoliu', '完成', /不能在环境 prod 使用 drill/)).toBeTruthy();
     const from2 = await chat.send(OPS, 'drill abort @prod 只验证审批流程');
     const text = await report(from2);
     expect(text).toMatch(/结果：已中止/);

@@ -32,6 +32,8 @@ export interface Delivery {
   card?: { task_id: string; button_list?: { text: string; key: string }[]; [field: string]: unknown };
   /** The label that replaced the card's buttons after update_template_card. */
   replacedWith?: string;
+  /** How many times update_template_card replaced the whole card (content and card then hold the latest). */
+  updates?: number;
 }
 
 /**
@@ -301,8 +303,16 @@ export class FakeWecom {
     code.used = true;
     const users = Array.isArray(request.userids) ? (request.userids as string[]).map((u) => u.toLowerCase()) : code.users;
     const replaceName = (request.button as { replace_name?: string } | undefined)?.replace_name;
+    // Either the buttons give way to a grey label, or the whole card is replaced (wecom-api.md §4.4).
+    const replacement = request.template_card === undefined ? undefined : this.#card(request.template_card);
+    if (replacement?.error) return replacement.error;
     for (const delivery of this.deliveries) {
-      if (delivery.card?.task_id === code.taskId && users.some((user) => delivery.to === `user:${user}`)) delivery.replacedWith = replaceName;
+      if (delivery.card?.task_id !== code.taskId || !users.some((user) => delivery.to === `user:${user}`)) continue;
+      if (replacement) {
+        delivery.card = replacement.card;
+        delivery.content = replacement.content!;
+        delivery.updates = (delivery.updates ?? 0) + 1;
+      } else delivery.replacedWith = replaceName;
     }
     return { errcode: 0, errmsg: 'ok' };
   }

@@ -58,12 +58,14 @@ export interface TestBot {
 }
 
 export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; clock?: Clock; dataDir?: string } = {}): Promise<TestBot> {
-  const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...options.fake });
+  // WeCom's clock is the test's clock: its rate windows and code expiry move with the bot's.
+  const now = options.clock?.now ?? options.now;
+  const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...(now ? { now } : {}), ...options.fake });
   await fake.start();
   const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir });
   const config = loadConfig({ file, env: {} });
   const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock ?? (options.now ? { ...systemClock, now: options.now } : undefined) });
-  const sender = new CallbackSender({ url: wekube.url, ...WECOM, now: options.clock?.now ?? options.now });
+  const sender = new CallbackSender({ url: wekube.url, ...WECOM, now });
   return {
     fake,
     wekube,
