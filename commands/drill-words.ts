@@ -30,6 +30,7 @@ export function defineAnswer(name: Answer, alias: string, summary: MessageKey): 
     name,
     aliases: [alias],
     summary,
+    shortcutOf: 'drill',
     args: [{ name: 'note', kind: 'rest' }] as const,
     environment: true,
     permission: 'drill',

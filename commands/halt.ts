@@ -6,6 +6,7 @@ export default defineCommand({
   name: 'halt',
   aliases: ['停止演练', '紧急停止'],
   summary: 'cmd.halt',
+  shortcutOf: 'drill',
   args: [{ name: 'note', kind: 'rest' }] as const,
   environment: true,
   permission: 'drill',

@@ -24,6 +24,8 @@ export default defineCommand({
         },
       ];
       if (command.examples?.length) blocks.push({ type: 'text', text: msg('help.examples') }, { type: 'code', lines: [...command.examples] });
+      const shortcuts = commands.filter((other) => other.shortcutOf === command.name);
+      if (shortcuts.length > 0) blocks.push({ type: 'entries', entries: shortcuts.map((other) => ({ term: `${other.aliases[0]} · ${other.name}`, text: msg(other.summary) })) });
       if (command.mutates) blocks.push({ type: 'text', text: msg('help.mutates'), tone: 'warning' });
       if (!access.allows(user, command).ok) blocks.push({ type: 'text', text: msg('help.notAllowed'), tone: 'muted' });
       return { blocks };
@@ -33,7 +35,7 @@ export default defineCommand({
         { type: 'title', text: msg('help.title') },
         {
           type: 'entries',
-          entries: commands.map((command) => {
+          entries: commands.filter((command) => !command.shortcutOf).map((command) => {
             const allowed = access.allows(user, command).ok;
             const text: Text[] = [allowed ? '' : '🔒 ', `${command.aliases[0]} · `, msg(command.summary)];
             return { term: usageText(command, locale), text };

@@ -89,6 +89,8 @@ export interface CommandSpec<A extends readonly ArgSpec[]> {
   summary: MessageKey;
   /** Command lines `help <command>` shows as examples (they read the same in every language). */
   examples?: readonly string[];
+  /** A short form of another command (`完成` for `drill done`): `help` names it under that command, not in the list. */
+  shortcutOf?: string;
   args: A;
   /** Takes `@env`, and the role's environment list applies to it. */
   environment?: boolean;
@@ -115,6 +117,7 @@ export interface Command {
   aliases: readonly string[];
   summary: MessageKey;
   examples?: readonly string[];
+  shortcutOf?: string;
   args: readonly ArgSpec[];
   environment?: boolean;
   mutates?: boolean | ((args: ArgValues) => boolean);
