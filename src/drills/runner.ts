@@ -83,7 +83,7 @@ export class DrillRunner {
   /** Checks that a drill can start: it exists, its parameters are given, its variables resolve. */
   prepare(name: string, environment: string, params: Record<string, string>): { checklist: Checklist; checks: DrillRun['checks']; guardApps: string[]; variables: Record<string, string | string[]> } {
     const checklist = this.#checklist(name);
-    const missing = checklist.params.filter((param) => !params[param]);
+    const missing = checklist.params.filter((param) => !Object.hasOwn(params, param) || !params[param]);
     if (missing.length > 0) throw new UserError('drill.missingParams', { drill: name, params: missing.map((param) => `${param}=…`).join(' ') });
     const unknown = Object.keys(params).filter((param) => !checklist.params.includes(param));
     if (unknown.length > 0) throw new UserError('drill.unknownParams', { drill: name, params: unknown.join(', '), known: checklist.params.join(', ') || '—' });

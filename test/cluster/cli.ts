@@ -7,17 +7,24 @@ import { down, healthy, kubeconfigPath, memory, up, withLock } from './launcher.
 const command = process.argv[2];
 const ha = process.argv.includes('--ha');
 
-/** The HA topology's processes (by pid) from its pids.json, stopped with SIGTERM. */
-function stopHa(): void {
+const signal = (pid: number, name: NodeJS.Signals | 0): boolean => {
+  try {
+    process.kill(pid, name);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The HA topology's processes (by pid) from its pids.json: SIGTERM, ten seconds to go, then SIGKILL. */
+async function stopHa(): Promise<void> {
   const file = join(HA_DIR, 'pids.json');
   if (!existsSync(file)) return;
-  for (const { pid } of JSON.parse(readFileSync(file, 'utf8')) as { pid?: number }[]) {
-    try {
-      if (pid) process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
+  const pids = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: number }[]).flatMap(({ pid }) => (pid ? [pid] : []));
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (pids.some((pid) => signal(pid, 0)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const pid of pids) signal(pid, 'SIGKILL');
   const shmRoot = join(HA_DIR, 'shm-root');
   if (existsSync(shmRoot)) rmSync(readFileSync(shmRoot, 'utf8'), { recursive: true, force: true });
   process.stderr.write(`[ha] stopped the processes recorded in ${file}\n`);
@@ -25,7 +32,7 @@ function stopHa(): void {
 
 try {
   if (command === 'up' && ha) {
-    stopHa();
+    await stopHa();
     const topology = await startHa();
     const rss = Object.values(topology.memory()).reduce((sum, bytes) => sum + bytes, 0);
     process.stdout.write(
@@ -39,7 +46,7 @@ try {
       ].join('\n'),
     );
   } else if (command === 'down' && ha) {
-    stopHa();
+    await stopHa();
   } else if (command === 'up') {
     const state = await withLock(up);
     process.stdout.write(`KUBECONFIG=${kubeconfigPath}  # ${state.server}\n`);
