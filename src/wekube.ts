@@ -17,7 +17,8 @@ import { excerpt } from './chat/parse.js';
 import { ChatRouter } from './chat/router.js';
 import { translate, type MessageKey } from './chat/i18n.js';
 import { textReply, type Reply } from './chat/reply.js';
-import { ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
+import { aibotEnabled, ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
+import { wireAibot } from './wecom/aibot-wiring.js';
 import type { Recipient } from './config/schema.js';
 import { ConsoleChannel, startConsole } from './console/console.js';
 import { systemClock, type Clock } from './clock/clock.js';
@@ -91,6 +92,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   let inbox: Inbox | undefined;
   /** Whether WeCom knows a userid (user/get); only when WeCom is configured. */
   let userExists: ((userId: string) => Promise<boolean>) | undefined;
+  if (wecomEnabled(config) || aibotEnabled(config)) {
+    // Both WeCom paths (the app and the AI bot) deduplicate and recover their messages through one inbox.
+    const created = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, config.wecom.callbackMaxSkewSeconds * 2000), now });
+    inbox = created;
+    const pruner = clock.every(60_000, () => created.prune());
+    stopping.push(async () => pruner.cancel());
+  }
   if (wecomEnabled(config)) {
     const { wecom } = config;
     const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
@@ -119,17 +127,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       },
     });
     metrics.sources.outboxPending = () => outbox.pending;
-    const wecomInbox = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, wecom.callbackMaxSkewSeconds * 2000), now });
-    inbox = wecomInbox;
-    const pruner = clock.every(60_000, () => wecomInbox.prune());
-    stopping.push(async () => pruner.cancel());
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
     channel = wecomChannel;
     checks.wecom = () => api.tokenState();
     outbox.start();
     stopping.push(() => outbox.stop());
     const crypto = new CallbackCrypto(wecom.token, wecom.aesKey, wecom.corpId);
-    const callbackInbox = inbox;
+    const callbackInbox = inbox!;
     mount.push((router) =>
       mountCallback(router, {
         crypto,
@@ -259,6 +263,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   }
 
   async function handleMessage(message: InboundMessage): Promise<void> {
+    if (message.aibot) return aibot?.handle(message.aibot);
     const key = message.dedupKey;
     const reply = (to: string, answer: Reply) => untilStored(() => channel.send({ user: to }, answer, { alongside: () => inbox?.markDone(key) }), key);
     try {
@@ -291,6 +296,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       logger.error({ err: error, key }, 'message could not be handled');
     }
   }
+
+  const aibot = aibotEnabled(config) && inbox ? wireAibot({ config, inbox, router, logger: logger.child({ part: 'aibot' }), now, untilStored, mount, metrics, track }) : undefined;
 
   if (inbox) {
     const { toRun, interrupted } = inbox.unfinished();

@@ -15,6 +15,8 @@ export interface Incoming {
   text: string;
   /** Set when the text is a card button's key: the single-use code that may replace that card. */
   cardCode?: string;
+  /** Where the command's progress goes (a live message in the conversation); default: a message to the user. */
+  progress?: (reply: Reply) => Promise<void>;
 }
 
 export interface RouterOptions {
@@ -118,6 +120,7 @@ export class ChatRouter {
       const args = parseArgs(command, tokens.slice(1), config.locale);
       const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
       context.cardCode = incoming.cardCode;
+      if (incoming.progress) context.progress = incoming.progress;
       let reply: Reply;
       if (mutatesWith(command, args)) {
         const plan = await command.plan!(context, args);

@@ -15,6 +15,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly (string | n
   ['WECOM_AES_KEY', ['wecom', 'aesKey']],
   ['WECOM_API_BASE', ['wecom', 'apiBase']],
   ['WECOM_CALLBACK_MAX_SKEW', ['wecom', 'callbackMaxSkewSeconds']],
+  ['WECOM_AIBOT_TOKEN', ['wecom', 'aibot', 'token']],
+  ['WECOM_AIBOT_AES_KEY', ['wecom', 'aibot', 'aesKey']],
   ['WEKUBE_ALERT_TOKEN', ['alerts', 'webhookToken']],
   ['WEKUBE_DIGEST_WINDOW', ['alerts', 'digestWindow']],
   ['ALERTMANAGER_URL', ['alerts', 'alertmanagerUrl']],
@@ -94,11 +96,21 @@ export function loadConfig(options: { env?: NodeJS.ProcessEnv; cwd?: string; fil
     ]);
   }
 
+  const { aibot } = config.wecom;
+  if ((aibot.token === undefined) !== (aibot.aesKey === undefined)) {
+    throw new ConfigError([`${shown}: wecom.aibot: set both the AI bot's token (WECOM_AIBOT_TOKEN) and aesKey (WECOM_AIBOT_AES_KEY), or neither`]);
+  }
+
   const dir = dirname(file);
   const apps = typeof config.apps === 'string' ? loadAppsFile(resolve(dir, config.apps), cwd) : config.apps;
   const result: Config = { ...config, apps, file, dir };
   if (env.KUBECONFIG) result.kubeconfigFromEnv = env.KUBECONFIG;
   return result;
+}
+
+/** True when the 智能机器人 (AI bot) callback is configured. */
+export function aibotEnabled(config: Config): config is Config & { wecom: { aibot: { token: string; aesKey: string } } } {
+  return config.wecom.aibot.token !== undefined && config.wecom.aibot.aesKey !== undefined;
 }
 
 /** True when the self-built app is configured (all of corpId, agentId, secret, token, aesKey). */

@@ -135,6 +135,13 @@ export const configSchema = z
         giveUpAfter: duration.default(24 * 3_600_000),
         /** Who is told of messages given up; default: the users whose roles may approve in every environment. */
         reportFailuresTo: z.array(recipient).optional(),
+        /** The 智能机器人 (AI bot) in API mode: its callback's own Token and EncodingAESKey turn the group-chat path on. */
+        aibot: z
+          .strictObject({
+            token: z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1-32 letters or digits (the Token of the AI bot\'s API settings)').optional(),
+            aesKey: z.string().regex(/^[A-Za-z0-9]{43}$/, 'must be exactly 43 letters or digits (the EncodingAESKey of the AI bot\'s API settings)').optional(),
+          })
+          .prefault({}),
       })
       .prefault({}),
     console: z.strictObject({ user: wecomUserId.optional() }).prefault({}),

@@ -21,6 +21,18 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    aibotCallbacks: new Counter({
+      name: 'wekube_aibot_callbacks_total',
+      help: 'AI bot (智能机器人) callbacks by result (accepted, duplicate, forged, stale, malformed, ...), stream refreshes included',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    aibotCallbackSeconds: new Histogram({
+      name: 'wekube_aibot_callback_ack_seconds',
+      help: 'Time from an AI bot callback request to its answer',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
     commands: new Counter({
       name: 'wekube_commands_total',
       help: 'Chat commands run, by command and outcome (ok, refused, error)',

@@ -1,4 +1,4 @@
-import { createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import WXBizMsgCrypt from 'wechat-crypto';
 
 /** Why a callback payload was refused. Logged; never shown to the sender. */
@@ -23,12 +23,17 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export class CallbackCrypto {
   readonly #lib: WXBizMsgCrypt;
 
+  /**
+   * `corpId` is the receive id the plaintext must end with: the corp id for a self-built app, the empty string for
+   * an internal 智能机器人 (wecom-aibot.md §1.3.2), which wechat-crypto refuses; it is then given a stand-in and
+   * encryption is done here.
+   */
   constructor(
     token: string,
     aesKey: string,
     private readonly corpId: string,
   ) {
-    this.#lib = new WXBizMsgCrypt(token, aesKey, corpId);
+    this.#lib = new WXBizMsgCrypt(token, aesKey, corpId || 'aibot');
   }
 
   signature(timestamp: string, nonce: string, encrypted: string): string {
@@ -79,6 +84,15 @@ export class CallbackCrypto {
   }
 
   encrypt(message: string): string {
-    return this.#lib.encrypt(message);
+    if (this.corpId) return this.#lib.encrypt(message);
+    // random(16) | msg_len(4, big-endian) | msg | receiveid (""), PKCS#7 to 32-byte blocks
+    const body = Buffer.from(message, 'utf8');
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(body.length);
+    const plain = Buffer.concat([randomBytes(16), length, body]);
+    const pad = BLOCK - (plain.length % BLOCK);
+    const cipher = createCipheriv('aes-256-cbc', this.#lib.key, this.#lib.iv);
+    cipher.setAutoPadding(false);
+    return Buffer.concat([cipher.update(Buffer.concat([plain, Buffer.alloc(pad, pad)])), cipher.final()]).toString('base64');
   }
 }

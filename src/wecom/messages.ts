@@ -1,6 +1,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { own } from '../config/own.js';
 import { WECOM_USER_ID } from '../config/schema.js';
+import type { AibotMessage } from './aibot-messages.js';
 
 // Every value stays a string (MsgId exceeds 2^53), entities are never expanded, element names are matched
 // case-insensitively (AgentID and AgentId both occur, wecom-api.md §3.4).
@@ -74,6 +75,8 @@ export interface InboundMessage {
   responseCode?: string;
   /** Retries resend the same plaintext: MsgId for messages, the event's identifying fields otherwise. */
   dedupKey: string;
+  /** Set for a message that came through the 智能机器人 (AI bot): where it was said, how to answer it. */
+  aibot?: AibotMessage;
 }
 
 export function parseMessage(xml: string): InboundMessage {

@@ -94,6 +94,7 @@ export class FakeWecom {
   gettokenCalls = 0;
   #server: Server;
   #now: () => number;
+  readonly #aibotCodes = new Map<string, { conversation: string; used: boolean; expiresAt: number }>();
   #tokens = new Map<string, { agentId: number; secret: string; expiresAt: number }>();
   #current = new Map<string, string>();
   #faults = new Map<string, Fault[]>();
@@ -136,6 +137,33 @@ export class FakeWecom {
   expireTokens(): void {
     for (const token of this.#tokens.values()) token.expiresAt = this.#now() - 1;
     this.#current.clear();
+  }
+
+  /**
+   * The response_url WeCom puts in an AI bot callback: one answer, within an hour, shown in `conversation`
+   * (`group:<chatid>` or `user:<userid>`), quoting the message it answers (wecom-aibot.md §1.3.6).
+   */
+  aibotResponseUrl(conversation: string): string {
+    const code = randomBytes(16).toString('hex');
+    this.#aibotCodes.set(code, { conversation, used: false, expiresAt: this.#now() + 3_600_000 });
+    return `${this.url}/cgi-bin/aibot/response?response_code=${code}`;
+  }
+
+  #aibotResponse(url: URL, raw: string): Record<string, unknown> {
+    const code = this.#aibotCodes.get(url.searchParams.get('response_code') ?? '');
+    if (!code || code.used || code.expiresAt <= this.#now()) return this.#error(40058, 'invalid response_code');
+    let request: { msgtype?: string; markdown?: { content?: string }; template_card?: unknown };
+    try {
+      request = JSON.parse(raw) as typeof request;
+    } catch {
+      return this.#error(40035, 'Warning: wrong json format.');
+    }
+    const content = request.markdown?.content;
+    if (request.msgtype !== 'markdown' || typeof content !== 'string' || !content) return this.#error(40008, 'invalid message type');
+    if (bytes(content) > 20_480) return this.#error(40058, 'markdown.content exceed max length 20480');
+    code.used = true;
+    this.deliveries.push({ to: code.conversation, msgtype: 'markdown', content, bytes: bytes(content), at: this.#now(), shown: true, request: request as Record<string, unknown> });
+    return { errcode: 0, errmsg: 'ok' };
   }
 
   /** A code as WeCom puts in a template_card_event when a user clicks a card's button. */
@@ -212,6 +240,7 @@ export class FakeWecom {
     const path = url.pathname;
     if (path === '/cgi-bin/gettoken' && method === 'GET') return this.#gettoken(url);
     if (path === '/cgi-bin/webhook/send' && method === 'POST') return this.#robot(url, raw);
+    if (path === '/cgi-bin/aibot/response' && method === 'POST') return this.#aibotResponse(url, raw);
     const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card'];
     if (!known.includes(path)) return NOT_FOUND;
 

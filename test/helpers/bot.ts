@@ -18,11 +18,14 @@ export const WECOM = {
   aesKey: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
 };
 
+/** The 智能机器人's own callback credentials (separate from the app's). */
+export const AIBOT = { token: 'aibotTestToken02', aesKey: 'ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut' };
+
 export const USERS = ['zhangsan', 'lisi', 'wangwu', 'zhaoliu', 'sunqi', 'zhouba'];
 export const TEMPLATE = fileURLToPath(new URL('../../config/templates/deployment.yaml', import.meta.url));
 
 /** A config file for tests: the example's access rules, WeCom pointed at the fake, a fresh data dir. */
-export function writeConfig(options: { apiBase: string; dataDir?: string; extra?: Record<string, unknown> }): { file: string; dataDir: string } {
+export function writeConfig(options: { apiBase: string; dataDir?: string; extra?: Record<string, unknown>; aibot?: boolean }): { file: string; dataDir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wekube-bot-'));
   const dataDir = options.dataDir ?? join(dir, 'data');
   const config = {
@@ -30,7 +33,7 @@ export function writeConfig(options: { apiBase: string; dataDir?: string; extra?
     defaultEnvironment: 'test',
     server: { port: 0, host: '127.0.0.1' },
     store: { dataDir },
-    wecom: { ...WECOM, apiBase: options.apiBase },
+    wecom: { ...WECOM, apiBase: options.apiBase, ...(options.aibot ? { aibot: AIBOT } : {}) },
     access: {
       defaultRole: 'viewer',
       roles: {
@@ -57,12 +60,12 @@ export interface TestBot {
   stop(): Promise<void>;
 }
 
-export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; clock?: Clock; dataDir?: string } = {}): Promise<TestBot> {
+export async function startBot(options: { fake?: Partial<FakeWecomOptions>; extra?: Record<string, unknown>; now?: () => number; clock?: Clock; dataDir?: string; aibot?: boolean } = {}): Promise<TestBot> {
   // WeCom's clock is the test's clock: its rate windows and code expiry move with the bot's.
   const now = options.clock?.now ?? options.now;
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS, ...(now ? { now } : {}), ...options.fake });
   await fake.start();
-  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir });
+  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: options.extra, dataDir: options.dataDir, aibot: options.aibot });
   const config = loadConfig({ file, env: {} });
   const wekube = await startWekube({ config, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), clock: options.clock ?? (options.now ? { ...systemClock, now: options.now } : undefined) });
   const sender = new CallbackSender({ url: wekube.url, ...WECOM, now });

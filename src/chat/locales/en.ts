@@ -291,6 +291,7 @@ export const en: Record<MessageKey, string> = {
   'action.resume': 'Continue',
   'action.abort': 'Abort',
   'action.start': 'Start the drill',
+  'aibot.working': '⏳ Got it, working on it…',
   'drill.noChecklists': 'No drill checklist is loaded: put checklist YAML files in {dir} and restart wekube.',
   'drill.unknown': 'There is no drill "{name}". Available: {names}.',
   'drill.unknownSub': 'I did not understand "{sub}". drill takes: {subs}.',

@@ -290,6 +290,7 @@ export const zhCN = {
   'action.resume': '继续',
   'action.abort': '中止',
   'action.start': '开始演练',
+  'aibot.working': '⏳ 收到，处理中…',
   'drill.noChecklists': '没有加载任何演练清单：把清单 YAML 放进 {dir} 目录后重启 wekube。',
   'drill.unknown': '没有演练“{name}”。可用：{names}。',
   'drill.unknownSub': '看不懂“{sub}”。drill 后面可以跟：{subs}。',
