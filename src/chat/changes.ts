@@ -94,7 +94,8 @@ export class ChangeDesk {
     const { environment, plan } = request;
     this.#refuseIfBusy(environment, plan.app, context.user.id);
     const protection = this.options.protectedEnvironment(environment);
-    if (!protection.protected) return this.#execute(request, context.user.id);
+    // Run now, in the conversation it was asked in: its progress goes where the asker follows it (a live message).
+    if (!protection.protected) return this.#execute(request, context.user.id, undefined, context.progress);
 
     await this.#expire();
     // One waiting change per app and environment: a second would run on a Deployment the first has already changed.
@@ -272,12 +273,13 @@ export class ChangeDesk {
   }
 
   /** Runs the change as its requester: holds the app's lock for the whole run, audits the outcome. */
-  async #execute(request: ChangeRequest, requester: string, pending?: PendingChange): Promise<Reply> {
+  async #execute(request: ChangeRequest, requester: string, pending?: PendingChange, progress?: CommandContext['progress']): Promise<Reply> {
     const { command, environment, plan } = request;
     this.#refuseIfBusy(environment, plan.app, requester);
     const key = `${environment}/${plan.app}`;
     this.#locks.set(key, { user: requester, text: request.text, since: this.#now() });
     const context = this.options.contextFor(requester, environment);
+    if (progress) context.progress = progress;
     const details: Parameters<CommandContext['record']>[0] = {};
     context.record = (more) => Object.assign(details, more);
     const base = { user: requester, command: request.text, environment, app: plan.app, before: plan.before, requester: pending?.requester, code: pending?.code, approvals: pending?.approvals };

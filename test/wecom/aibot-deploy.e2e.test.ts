@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AibotSender } from '../fakes/aibot-sender.js';
+import { AIBOT, startBot, type TestBot } from '../helpers/bot.js';
+import { ensureCluster, installWekubeRbac, testNamespace } from '../helpers/cluster.js';
+
+// A team's group chat driving the real control plane through the 智能机器人: a deploy answers with one live message
+// that moves from "started" through the rollout to the result; a protected deploy is confirmed by its requester
+// only and approved by another ops, all from the group.
+
+const GROUP = 'wrkSFfCgAAtMQKg4xqDatMdeploy01';
+let bot: TestBot;
+let wecom: AibotSender;
+let namespace: { name: string; remove(): Promise<void> };
+let prod: { name: string; remove(): Promise<void> };
+
+beforeAll(async () => {
+  await ensureCluster();
+  namespace = await testNamespace('aibot-test');
+  prod = await testNamespace('aibot-prod');
+  bot = await startBot({
+    aibot: true,
+    extra: {
+      environments: {
+        test: { namespace: namespace.name, kubeconfig: await installWekubeRbac(namespace.name) },
+        prod: { namespace: prod.name, kubeconfig: await installWekubeRbac(prod.name), protected: true, approvals: 1 },
+      },
+      access: {
+        defaultRole: 'viewer',
+        roles: { viewer: { allow: ['help', 'status', 'whoami'] }, developer: { allow: ['*'], environments: ['test'] }, ops: { allow: ['*'], environments: ['*'], approve: true } },
+        users: { zhangsan: ['developer'], lisi: ['ops'], zhaoliu: ['ops'] },
+      },
+      apps: { 'order-service': { image: 'registry.example/shop/order-service', replicas: { default: 3 }, minReplicas: 1, maxReplicas: 6 } },
+      rollout: { wait: '60s', progressInterval: '1s' },
+    },
+  });
+  wecom = new AibotSender({ url: bot.wekube.url, ...AIBOT, fake: bot.fake, pollMs: 100 });
+}, 180_000);
+
+afterAll(async () => {
+  await wecom?.stop();
+  await bot?.stop();
+  await namespace?.remove();
+  await prod?.remove();
+});
+
+describe('deploys from the group chat', () => {
+  it('one live message follows the rollout on the real control plane and ends with the result in place', async () => {
+    const asked = await wecom.say('zhangsan', 'deploy order-service 1.0.0', { group: GROUP });
+    const text = await wecom.final(asked, 90_000);
+    expect(text).toMatch(/order-service/);
+    expect(text).toMatch(/成功|完成/);
+    if (process.env.SHOW_LIVE) console.log(asked.versions);
+    // Started, then the result, in the same message; every version WeCom showed is a prefix of the next.
+    expect(asked.versions[0]).toMatch(/处理中/);
+    expect(asked.versions.length).toBeGreaterThanOrEqual(3);
+    expect(asked.versions[1]).toMatch(/开始发布 order-service/);
+    for (let i = 2; i < asked.versions.length; i++) expect(asked.versions[i]!.startsWith(asked.versions[i - 1]!)).toBe(true);
+    // Nothing went to the app chat: the group saw it all in one message.
+    expect(bot.fake.shown('user:zhangsan')).toHaveLength(0);
+    const status = await wecom.final(await wecom.say('lisi', 'status order-service', { group: GROUP }), 30_000);
+    expect(status).toMatch(/1\.0\.0/);
+  });
+
+  it('a protected deploy from the group: only the requester confirms, another ops approves, the group sees the outcome', async () => {
+    const asked = await wecom.final(await wecom.say('lisi', 'deploy order-service 1.0.1 @prod', { group: GROUP }));
+    const code = /confirm (\d{4})/.exec(asked)![1]!;
+    // Someone else cannot confirm it.
+    expect(await wecom.final(await wecom.say('zhaoliu', `confirm ${code}`, { group: GROUP }))).toMatch(/lisi/);
+    const confirmed = await wecom.final(await wecom.say('lisi', `confirm ${code}`, { group: GROUP }));
+    expect(confirmed).toMatch(/zhaoliu/);
+    const approved = await wecom.final(await wecom.say('zhaoliu', `approve ${code}`, { group: GROUP }), 90_000);
+    expect(approved).toMatch(/order-service/);
+    const status = await wecom.final(await wecom.say('lisi', 'status order-service @prod', { group: GROUP }), 30_000);
+    expect(status).toMatch(/1\.0\.1/);
+  });
+});
