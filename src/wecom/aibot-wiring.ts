@@ -39,7 +39,6 @@ export function wireAibot(parts: AibotParts): { handle(message: AibotMessage): P
   parts.mount.push((httpRouter) =>
     mountAibot(httpRouter, {
       crypto,
-      token: config.wecom.aibot.token,
       inbox,
       live,
       maxSkewSeconds: config.wecom.callbackMaxSkewSeconds,

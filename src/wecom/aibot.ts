@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import getRawBody from 'raw-body';
 import { splitUtf8 } from './split.js';
-import { CallbackCryptoError, type CallbackCrypto } from './crypto.js';
+import { guarded, opener, rawBody, Refusal, signedQuery } from './callback-guard.js';
+import type { CallbackCrypto } from './crypto.js';
 import { AibotMessageError, parseAibotMessage, type AibotMessage } from './aibot-messages.js';
 import type { CallbackResult } from './callback.js';
 import type { InboundMessage } from './messages.js';
@@ -87,7 +87,6 @@ function fitStream(content: string): string {
 
 export interface AibotOptions {
   crypto: CallbackCrypto;
-  token: string;
   inbox: { accept(message: InboundMessage): Promise<'new' | 'duplicate'> };
   live: LiveMessages;
   maxSkewSeconds: number;
@@ -100,47 +99,9 @@ export interface AibotOptions {
   observe?: (result: CallbackResult, seconds: number) => void;
 }
 
-class Refusal extends Error {
-  constructor(
-    readonly status: number,
-    readonly result: CallbackResult,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
-
-const SIGNATURE = /^[0-9a-fA-F]{40}$/;
-
 export function mountAibot(router: Router, options: AibotOptions): void {
-  const read = (ctx: Context, withEchostr: boolean) => {
-    const value = (name: string) => (typeof ctx.query[name] === 'string' ? (ctx.query[name] as string) : undefined);
-    const signature = value('msg_signature');
-    const timestamp = value('timestamp');
-    const nonce = value('nonce');
-    const echostr = value('echostr');
-    if (!signature || !SIGNATURE.test(signature)) throw new Refusal(400, 'malformed', 'msg_signature missing or not 40 hex digits');
-    if (!timestamp || !/^\d{1,12}$/.test(timestamp)) throw new Refusal(400, 'malformed', 'timestamp missing or not a number');
-    if (!nonce || nonce.length > 64) throw new Refusal(400, 'malformed', 'nonce missing or too long');
-    if (withEchostr && !echostr) throw new Refusal(400, 'malformed', 'echostr missing');
-    return { signature, timestamp, nonce, echostr: echostr ?? '' };
-  };
-
-  const open = (signature: string, timestamp: string, nonce: string, encrypted: string): string => {
-    try {
-      const plain = options.crypto.open(signature, timestamp, nonce, encrypted);
-      const skew = Math.abs(options.now() / 1000 - Number(timestamp));
-      if (options.maxSkewSeconds > 0 && skew > options.maxSkewSeconds) throw new Refusal(403, 'stale', `timestamp is ${Math.round(skew)}s from now`);
-      return plain;
-    } catch (error) {
-      if (error instanceof CallbackCryptoError) {
-        throw error.reason === 'signature' || error.reason === 'receiver'
-          ? new Refusal(403, 'forged', `crypto check failed: ${error.reason}`)
-          : new Refusal(400, 'malformed', `crypto check failed: ${error.reason}`);
-      }
-      throw error;
-    }
-  };
+  const open = opener(options.crypto, options.maxSkewSeconds, options.now);
+  const handle = (ctx: Context, run: () => Promise<CallbackResult>) => guarded(ctx, options.logger, options.observe, run);
 
   /** The passive reply envelope: encrypted JSON, signed with the callback's own nonce (wecom-aibot.md §1.3.2). */
   const reply = (ctx: Context, nonce: string, body: Record<string, unknown>) => {
@@ -158,25 +119,9 @@ export function mountAibot(router: Router, options: AibotOptions): void {
     return { msgtype: 'stream', stream: { id: live.id, finish: live.finished, content: live.content } };
   };
 
-  const handle = async (ctx: Context, run: () => Promise<CallbackResult>) => {
-    const started = process.hrtime.bigint();
-    let result: CallbackResult;
-    try {
-      result = await run();
-    } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      result = error.result;
-      options.logger.warn({ result, detail: error.detail, ip: ctx.ip }, 'AI bot callback refused');
-      ctx.status = error.status;
-      ctx.type = 'text/plain';
-      ctx.body = error.result;
-    }
-    options.observe?.(result, Number(process.hrtime.bigint() - started) / 1e9);
-  };
-
   router.get('/wecom/aibot', (ctx) =>
     handle(ctx, async () => {
-      const { signature, timestamp, nonce, echostr } = read(ctx, true);
+      const { signature, timestamp, nonce, echostr } = signedQuery(ctx, true);
       ctx.status = 200;
       ctx.type = 'text/plain';
       ctx.body = open(signature, timestamp, nonce, echostr);
@@ -187,15 +132,8 @@ export function mountAibot(router: Router, options: AibotOptions): void {
 
   router.post('/wecom/aibot', (ctx) =>
     handle(ctx, async () => {
-      const { signature, timestamp, nonce } = read(ctx, false);
-      let body: string;
-      try {
-        body = await getRawBody(ctx.req, { limit: 64 * 1024, encoding: 'utf8' });
-      } catch (error) {
-        const tooLarge = (error as { type?: string }).type === 'entity.too.large';
-        ctx.set('Connection', 'close');
-        throw new Refusal(tooLarge ? 413 : 400, tooLarge ? 'too-large' : 'malformed', (error as Error).message);
-      }
+      const { signature, timestamp, nonce } = signedQuery(ctx, false);
+      const body = await rawBody(ctx, 64 * 1024);
       let encrypted: unknown;
       try {
         encrypted = (JSON.parse(body) as { encrypt?: unknown }).encrypt;
