@@ -283,7 +283,8 @@ export class AlertEngine {
     for (const batch of due) {
       this.#flushingIds.add(batch.id);
       try {
-        const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, fits: (candidate) => channel.fits(batch.recipient, candidate) });
+        const answer = 'user' in batch.recipient ? 'here' : config.wecom.aibot.token ? 'aibot' : config.wecom.agentId !== undefined ? 'app' : 'nowhere';
+        const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate) });
         const done = () =>
           this.db.transaction(() => {
             this.#statements.removeBatch.run(batch.id);

@@ -44,6 +44,12 @@ interface RenderOptions {
   timezone: string;
   /** Whether a reply goes out as one message to the batch's recipient. */
   fits: (reply: Reply) => boolean;
+  /**
+   * Where the reader can send a command: `here` (a user's chat with the app), `aibot` (a group: by @-mentioning the
+   * 智能机器人), `app` (a group nobody can answer in: in their own chat with the app), `nowhere` (no WeCom path to
+   * send commands on). Buttons and "send …" hints never point where nobody can answer.
+   */
+  answer: 'here' | 'aibot' | 'app' | 'nowhere';
 }
 
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, error: 2, warning: 3, info: 4 };
@@ -80,10 +86,12 @@ export function renderBatch(batch: Batch, options: RenderOptions): Reply {
     if (omitted.length > 0) blocks.push({ type: 'text', text: msg('alerts.omitted', { groups: omitted.length, alerts: alerts(omitted) }), tone: 'muted' });
     if (batch.externalURL) blocks.push({ type: 'link', text: msg('alerts.openAlertmanager'), url: batch.externalURL });
     const silence = groups.find((g) => g.firing > 0);
-    if (silence && batch.kind === 'digest' && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg('alerts.silenceHint', { matchers: silence.silence }), tone: 'muted' });
+    const hint = options.answer === 'here' ? 'alerts.silenceHint' : options.answer === 'aibot' ? 'alerts.silenceHintAibot' : options.answer === 'app' ? 'alerts.silenceHintApp' : undefined;
+    const oneTap = batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here';
+    if (silence && hint && !oneTap && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg(hint, { matchers: silence.silence }), tone: 'muted' });
     const reply: Reply = { blocks };
-    // A single firing group sent at once gets a one-tap silence where the channel has buttons.
-    if (batch.kind === 'immediate' && groups.length === 1 && silence) reply.actions = [{ label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h`, style: 'primary' }];
+    // A single firing group sent at once to a user gets a one-tap silence where the channel has buttons.
+    if (oneTap && silence) reply.actions = [{ label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h`, style: 'primary' }];
     return reply;
   };
 

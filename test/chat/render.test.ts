@@ -18,7 +18,7 @@ describe('one reply model, a renderer per channel', () => {
         resolved: 0,
         groups: [{ alertname: 'HighLatency', app: 'order', severity: 'warning', firing: 2, resolved: 0, firstSeen: 0, lastSeen: 0, samples: [], silence: 'alertname="HighLatency"' }],
       },
-      { locale: 'zh-CN', timezone: 'Asia/Shanghai', fits: () => true },
+      { locale: 'zh-CN', timezone: 'Asia/Shanghai', fits: () => true, answer: 'here' },
     );
     expect(renderMarkdown(reply, 'zh-CN')).toMatch(/🔥2 \*\*HighLatency\*\* · order/);
     const plain = renderPlain(reply, 'zh-CN');
@@ -40,5 +40,27 @@ describe('one reply model, a renderer per channel', () => {
       expect(text.split('cancel 1234')).toHaveLength(2);
       expect(text).toMatch(/回复 `?silence alertname="X" 2h/);
     }
+  });
+
+  it('never tells a group to reply where nobody can: no buttons, and the hint names where commands are sent', () => {
+    const batch = {
+      id: 2,
+      kind: 'immediate' as const,
+      recipientKey: 'chat:ops',
+      openedAt: 0,
+      dueAt: 0,
+      externalURL: '',
+      firing: 1,
+      resolved: 0,
+      groups: [{ alertname: 'EtcdNoLeader', severity: 'critical', firing: 1, resolved: 0, firstSeen: 0, lastSeen: 0, samples: [], silence: 'alertname="EtcdNoLeader"' }],
+    };
+    const options = { locale: 'zh-CN' as const, timezone: 'Asia/Shanghai', fits: () => true };
+    const user = renderBatch(batch, { ...options, answer: 'here' });
+    expect(user.actions?.[0]?.command).toBe('silence alertname="EtcdNoLeader" 2h');
+    const group = renderBatch(batch, { ...options, answer: 'aibot' });
+    expect(group.actions).toBeUndefined();
+    expect(renderMarkdown(group, 'zh-CN')).toMatch(/在群里 @wekube 发送：silence alertname="EtcdNoLeader" 2h/);
+    expect(renderMarkdown(renderBatch(batch, { ...options, answer: 'app' }), 'zh-CN')).toMatch(/在企业微信的 wekube 应用里发送/);
+    expect(renderMarkdown(renderBatch(batch, { ...options, answer: 'nowhere' }), 'zh-CN')).not.toMatch(/发送|回复/);
   });
 });

@@ -247,6 +247,8 @@ export const en: Record<MessageKey, string> = {
   'alerts.omitted': '{groups} more groups with {alerts} alerts are not listed.',
   'alerts.openAlertmanager': 'Open in Alertmanager',
   'alerts.silenceHint': 'To silence, send: silence {matchers} 2h',
+  'alerts.silenceHintAibot': 'To silence, @wekube in the group: silence {matchers} 2h',
+  'alerts.silenceHintApp': 'To silence, send to the wekube app in WeCom: silence {matchers} 2h',
   'alerts.silenceAction': 'Silence 2h',
   'alerts.allEnvironments': 'all environments',
   'alerts.noneFiring': 'Nothing is firing in {env} now.',

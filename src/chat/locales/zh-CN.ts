@@ -246,6 +246,8 @@ export const zhCN = {
   'alerts.omitted': '另有 {groups} 组共 {alerts} 条告警未列出。',
   'alerts.openAlertmanager': '在 Alertmanager 中查看',
   'alerts.silenceHint': '需要静默时发送：silence {matchers} 2h',
+  'alerts.silenceHintAibot': '需要静默时在群里 @wekube 发送：silence {matchers} 2h',
+  'alerts.silenceHintApp': '需要静默时在企业微信的 wekube 应用里发送：silence {matchers} 2h',
   'alerts.silenceAction': '静默 2 小时',
   'alerts.allEnvironments': '所有环境',
   'alerts.noneFiring': '{env} 现在没有正在触发的告警。',
