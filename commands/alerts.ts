@@ -1,6 +1,7 @@
+import { durationText, formatTime, translate } from '../src/chat/i18n.js';
 import { defineCommand } from '../src/chat/command.js';
-import { formatTime, translate } from '../src/chat/i18n.js';
 import { msg, strong, type Block, type Text } from '../src/chat/reply.js';
+import { firingGroups } from './alert-groups.js';
 
 const MAX_GROUPS = 30;
 
@@ -20,19 +21,13 @@ export default defineCommand({
       return !context.environmentNamed || named === undefined || named === context.environment;
     });
     if (firing.length === 0) return { blocks: [{ type: 'text', text: msg('alerts.noneFiring', { env }), tone: 'success' }] };
-    const groups = new Map<string, { alertname: string; app?: string; severity: string; count: number; since: string }>();
-    for (const alert of firing) {
-      const key = `${alert.labels.alertname}\u0000${alert.labels.app ?? ''}`;
-      const group = groups.get(key);
-      if (group) {
-        group.count++;
-        if (alert.startsAt < group.since) group.since = alert.startsAt;
-      } else {
-        groups.set(key, { alertname: alert.labels.alertname ?? '?', app: alert.labels.app, severity: alert.labels.severity ?? '-', count: 1, since: alert.startsAt });
-      }
-    }
-    const sorted = [...groups.values()].sort((a, b) => b.count - a.count);
-    const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => [`🔥${g.count} `, strong(g.alertname), `${g.app ? ` · ${g.app}` : ''} · ${g.severity} · ${formatTime(context.locale, context.config.timezone, g.since)}`]);
+    const sorted = firingGroups(context, firing);
+    const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => [
+      `#${g.id} 🔥${g.count} `,
+      strong(g.alertname),
+      `${g.app ? ` · ${g.app}` : ''} · ${g.severity} · ${formatTime(context.locale, context.config.timezone, new Date(g.since))}`,
+      g.claim ? [' · ', msg('claim.by', { user: g.claim.claimedBy, ack: durationText(context.locale, g.claim.claimedAt - g.since) })] : '',
+    ]);
     const blocks: Block[] = [
       { type: 'title', text: msg('alerts.firingTitle', { count: firing.length, env }), tone: 'warning' },
       { type: 'list', items },

@@ -1,8 +1,7 @@
+import { durationText, formatTime } from '../src/chat/i18n.js';
 import { defineCommand, type CommandContext } from '../src/chat/command.js';
-import { formatTime } from '../src/chat/i18n.js';
 import { tokenize, unquote } from '../src/chat/parse.js';
 import { msg, UserError, type Block, type Reply, type Text } from '../src/chat/reply.js';
-import { durationText } from '../src/drills/report.js';
 import { drillsOf, runEnvironment } from './drill-words.js';
 
 /** Sub-commands and the words people type for them. */

@@ -2,6 +2,8 @@ import type { Command } from '../src/chat/command.js';
 import alerts from './alerts.js';
 import approve from './approve.js';
 import audit from './audit.js';
+import claim from './claim.js';
+import unclaim from './unclaim.js';
 import cancel from './cancel.js';
 import confirm from './confirm.js';
 import apps from './apps.js';
@@ -30,13 +32,10 @@ import whoami from './whoami.js';
 /** Every chat command, in the order `help` lists them. Adding a command is adding its file and a line here. */
 export const commands: readonly Command[] = [
   help, status, deploy, rollback, restart, scale, history, logs, events, apps, tags,
-  subscribe, unsubscribe, alerts, silence, silences, unsilence,
+  subscribe, unsubscribe, alerts, claim, unclaim, silence, silences, unsilence,
   drill, done, fail, skip, halt,
   confirm, approve, cancel, whoami, audit,
 ];
 
-/** Commands SPEC names that are not built yet: a role may already allow them (`drill` in the example config). */
-const PLANNED = ['claim', 'unclaim'];
-
 /** What `access.roles.<role>.allow` may name. */
-export const permissions: readonly string[] = [...new Set([...commands.map((command) => command.permission), ...PLANNED])];
+export const permissions: readonly string[] = [...new Set(commands.map((command) => command.permission))];

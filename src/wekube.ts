@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { AlertmanagerApi } from './alerts/alertmanager-api.js';
+import { AlertClaims } from './alerts/claims.js';
 import { AlertEngine } from './alerts/engine.js';
 import { mountAlertIntake } from './alerts/intake.js';
 import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
@@ -227,7 +228,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes, alerts, subscriptions, alertmanager, registries, drills: drills.runner },
+    services: { clusters, template, audit, changes, alerts, claims: new AlertClaims(db), subscriptions, alertmanager, registries, drills: drills.runner },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,
@@ -372,6 +373,7 @@ const ACTION_LABELS: Record<string, MessageKey> = {
   confirm: 'action.confirm',
   cancel: 'action.cancel',
   approve: 'action.approve',
+  claim: 'action.claim',
   'drill resume': 'action.resume',
   'drill abort': 'action.abort',
   'drill start': 'action.start',

@@ -1,4 +1,5 @@
 import { formatTime, type Locale } from '../chat/i18n.js';
+import { groupId } from './claims.js';
 import { own } from '../config/own.js';
 import { excerpt } from '../chat/parse.js';
 import { msg, strong, type Block, type Reply, type Text } from '../chat/reply.js';
@@ -90,8 +91,13 @@ export function renderBatch(batch: Batch, options: RenderOptions): Reply {
     const oneTap = batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here';
     if (silence && hint && !oneTap && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg(hint, { matchers: silence.silence }), tone: 'muted' });
     const reply: Reply = { blocks };
-    // A single firing group sent at once to a user gets a one-tap silence where the channel has buttons.
-    if (oneTap && silence) reply.actions = [{ label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h`, style: 'primary' }];
+    // A single firing group sent at once to a user gets one-tap claim and silence where the channel has buttons.
+    if (oneTap && silence) {
+      reply.actions = [
+        { label: msg('action.claim'), command: `claim ${groupId(silence.alertname, silence.app)}`, style: 'primary' },
+        { label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h` },
+      ];
+    }
     return reply;
   };
 

@@ -1,5 +1,6 @@
 import type { Config } from '../config/load.js';
 import type { Recipient } from '../config/schema.js';
+import type { AlertClaims } from '../alerts/claims.js';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { AlertmanagerApi } from '../alerts/alertmanager-api.js';
 import type { Subscriptions } from '../alerts/subscriptions.js';
@@ -41,6 +42,7 @@ export interface Services {
   audit: AuditLog;
   changes: ChangeDesk;
   alerts: AlertEngine;
+  claims: AlertClaims;
   subscriptions: Subscriptions;
   /** Set when alerts.alertmanagerUrl is configured. */
   alertmanager?: AlertmanagerApi;
@@ -89,7 +91,7 @@ export interface CommandSpec<A extends readonly ArgSpec[]> {
   summary: MessageKey;
   /** Command lines `help <command>` shows as examples (they read the same in every language). */
   examples?: readonly string[];
-  /** A short form of another command (`完成` for `drill done`): `help` names it under that command, not in the list. */
+  /** `help` names this command under another one (`完成` under `drill`, `unclaim` under `claim`), not in the list. */
   shortcutOf?: string;
   args: A;
   /** Takes `@env`, and the role's environment list applies to it. */

@@ -32,3 +32,16 @@ export function formatTime(locale: Locale, timeZone: string, date: Date | string
     hour12: false,
   }).format(new Date(date));
 }
+
+/** "2 分 5 秒" / "2m 5s": minutes and seconds, hours past an hour. */
+export function durationText(locale: Locale, ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const seconds = total % 60;
+  const parts: string[] = [];
+  if (hours) parts.push(translate(locale, 'unit.hours', { n: hours }));
+  if (minutes) parts.push(translate(locale, 'unit.minutes', { n: minutes }));
+  if (seconds || parts.length === 0) parts.push(translate(locale, 'unit.seconds', { n: seconds }));
+  return parts.join(' ');
+}

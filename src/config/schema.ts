@@ -149,7 +149,7 @@ export const configSchema = z
       .strictObject({
         defaultRole: z.string().default('viewer'),
         roles: z.record(z.string(), role).default({
-          viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill'], environments: ['*'], approve: false },
+          viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill', 'claim', 'unclaim'], environments: ['*'], approve: false },
         }),
         users: z.record(z.string(), z.array(z.string())).default({}),
       })

@@ -1,21 +1,8 @@
-import { translate, type Locale } from '../chat/i18n.js';
+import { durationText, translate, type Locale } from '../chat/i18n.js';
 import { msg, type Block, type Reply, type Text } from '../chat/reply.js';
 import type { Config } from '../config/load.js';
 import { substitute, type StepSpec } from './checklist.js';
 import type { DrillRun, FaultClock, StepRecord } from './runs.js';
-
-/** "2 分 5 秒" / "2m 5s": minutes and seconds, hours past an hour. */
-export function durationText(locale: Locale, ms: number): string {
-  const total = Math.max(0, Math.round(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const seconds = total % 60;
-  const parts: string[] = [];
-  if (hours) parts.push(translate(locale, 'unit.hours', { n: hours }));
-  if (minutes) parts.push(translate(locale, 'unit.minutes', { n: minutes }));
-  if (seconds || parts.length === 0) parts.push(translate(locale, 'unit.seconds', { n: seconds }));
-  return parts.join(' ');
-}
 
 /** "10:02:03" in the company's time zone. */
 export function clockTime(timeZone: string, at: number): string {

@@ -12,7 +12,8 @@ import { paramsOf, substitute, variablesOf, type Checklist, type CheckSpec, type
 import { checkOf } from './checks/index.js';
 import type { CheckContext, CheckResult } from './checks/kit.js';
 import { reasonText } from './checks/kit.js';
-import { durationText, recoveryText, renderReport, renderStatus, renderStep } from './report.js';
+import { durationText } from '../chat/i18n.js';
+import { recoveryText, renderReport, renderStatus, renderStep } from './report.js';
 import { isActive, openFault, type DrillRun, type DrillRuns } from './runs.js';
 
 /** A check with its parameters resolved for one run (variables replaced), kept in the run so a restart resumes it. */

@@ -70,4 +70,15 @@ export const MIGRATIONS: readonly string[] = [
   -- Drill schedules that fired: when, and whether the reminder went out.
   CREATE TABLE drill_schedules (key TEXT PRIMARY KEY, fired_minute TEXT NOT NULL, due_at INTEGER NOT NULL, reminded INTEGER NOT NULL DEFAULT 0);
   `,
+  `
+  -- Who took an alert group (alertname and app), and when; see alerts/claims.ts.
+  CREATE TABLE alert_claims (
+    group_id TEXT PRIMARY KEY,
+    alertname TEXT NOT NULL,
+    app TEXT NOT NULL,
+    claimed_by TEXT NOT NULL,
+    claimed_at INTEGER NOT NULL,
+    since INTEGER NOT NULL
+  );
+  `,
 ];

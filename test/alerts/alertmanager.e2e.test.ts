@@ -65,8 +65,22 @@ describe('alerts from the real Alertmanager', () => {
     const card = await chat.card('zhaoliu', from, 15_000);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(card.delivery.content).toMatch(/^🔴 EtcdNoLeader 触发（critical）/);
-    expect(card.button_list).toEqual([expect.objectContaining({ text: '静默 2 小时', key: 'silence alertname="EtcdNoLeader" app="etcd" 2h' })]);
+    expect(card.button_list).toEqual([
+      expect.objectContaining({ text: '认领', key: expect.stringMatching(/^claim [0-9a-f]{6}$/) }),
+      expect.objectContaining({ text: '静默 2 小时', key: 'silence alertname="EtcdNoLeader" app="etcd" 2h' }),
+    ]);
     await chat.expect('zhangsan', /EtcdNoLeader 触发/, 0, 15_000);
+
+    // The on-call claims it from the card: the card shows it, alerts shows who and how long it took, others are told.
+    const id = card.button_list![0]!.key.split(' ')[1]!;
+    await chat.click('zhaoliu', card, 0);
+    await chat.expect('zhaoliu', new RegExp(`已认领 #${id} EtcdNoLeader · etcd，从触发到认领用时`), from);
+    expect(card.delivery.replacedWith).toBe('已认领');
+    expect(await chat.ask('wangwu', 'alerts', /正在触发的告警/)).toMatch(new RegExp(`#${id} 🔥1 \\*\\*EtcdNoLeader\\*\\* · etcd · critical · .* · 👤 zhaoliu 认领`));
+    expect(await chat.ask('lisi', `claim ${id}`, /已经由 zhaoliu 认领/)).toBeTruthy();
+    expect(await chat.ask('zhangsan', `unclaim ${id}`, /只有认领人或有审批权限的人可以取消/)).toBeTruthy();
+    expect(await chat.ask('zhaoliu', `unclaim #${id}`, /已取消认领/)).toBeTruthy();
+    expect(await chat.ask('zhaoliu', 'claim ffffff', /没有正在触发、编号为 ffffff 的告警组/)).toBeTruthy();
   });
 
   it('reports resolves to those who heard of the firing', async () => {

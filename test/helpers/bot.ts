@@ -37,7 +37,7 @@ export function writeConfig(options: { apiBase: string; dataDir?: string; extra?
     access: {
       defaultRole: 'viewer',
       roles: {
-        viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill'] },
+        viewer: { allow: ['help', 'status', 'history', 'subscribe', 'unsubscribe', 'alerts', 'whoami', 'drill', 'claim', 'unclaim'] },
         developer: { allow: ['*'], environments: ['test'] },
         ops: { allow: ['*'], environments: ['*'], approve: true },
       },

@@ -1,0 +1,47 @@
+import { groupId, type Claim } from '../src/alerts/claims.js';
+import type { StoredAlert } from '../src/alerts/engine.js';
+import type { CommandContext } from '../src/chat/command.js';
+import { UserError } from '../src/chat/reply.js';
+
+/** The alerts firing now, grouped by alertname and app, each with its id and (still valid) claim. */
+export interface FiringGroup {
+  id: string;
+  alertname: string;
+  app?: string;
+  severity: string;
+  count: number;
+  /** The earliest startsAt of its firing alerts, in ms. */
+  since: number;
+  claim?: Claim;
+}
+
+export function firingGroups(context: CommandContext, alerts: StoredAlert[] = context.services.alerts.firing()): FiringGroup[] {
+  const claims = context.services.claims.all();
+  const groups = new Map<string, FiringGroup>();
+  for (const alert of alerts) {
+    const alertname = alert.labels.alertname ?? '?';
+    const id = groupId(alertname, alert.labels.app);
+    const since = Date.parse(alert.startsAt) || alert.lastSeen;
+    const group = groups.get(id);
+    if (group) {
+      group.count++;
+      group.since = Math.min(group.since, since);
+    } else {
+      groups.set(id, { id, alertname, app: alert.labels.app, severity: alert.labels.severity ?? '-', count: 1, since });
+    }
+  }
+  for (const group of groups.values()) {
+    const claim = claims.get(group.id);
+    // A claim holds for the firing it was made on: a group that resolved and fires again starts unclaimed.
+    if (claim && claim.claimedAt >= group.since) group.claim = claim;
+  }
+  return [...groups.values()].sort((a, b) => b.count - a.count);
+}
+
+/** The firing group a typed id (with or without #) names. */
+export function requireGroup(context: CommandContext, typed: string): FiringGroup {
+  const id = typed.replace(/^#/, '').toLowerCase();
+  const group = firingGroups(context).find((candidate) => candidate.id === id);
+  if (!group) throw new UserError('claim.unknown', { id: typed });
+  return group;
+}

@@ -1,0 +1,24 @@
+import { defineCommand } from '../src/chat/command.js';
+import { msg, UserError } from '../src/chat/reply.js';
+import { durationText } from '../src/chat/i18n.js';
+import { requireGroup } from './alert-groups.js';
+
+/** `claim <id>`: take an alert group; `alerts` and the group's card show who and when, and the time to acknowledge. */
+export default defineCommand({
+  name: 'claim',
+  aliases: ['认领'],
+  summary: 'cmd.claim',
+  examples: ['claim a3f2c1'],
+  args: [{ name: 'id', kind: 'word', required: true }] as const,
+  audited: true,
+  async run(context, args) {
+    const group = requireGroup(context, args.id);
+    if (group.claim && group.claim.claimedBy !== context.user.id) throw new UserError('claim.taken', { id: group.id, user: group.claim.claimedBy, alertname: group.alertname });
+    const now = context.now();
+    context.services.claims.put({ groupId: group.id, alertname: group.alertname, app: group.app ?? '', claimedBy: context.user.id, claimedAt: now, since: group.since });
+    context.record({ app: group.app });
+    return {
+      blocks: [{ type: 'text', tone: 'success', text: msg('claim.done', { id: group.id, alertname: group.alertname, app: group.app ?? '-', ack: durationText(context.locale, now - group.since) }) }],
+    };
+  },
+});
