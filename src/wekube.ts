@@ -10,14 +10,14 @@ import { mountAlertIntake } from './alerts/intake.js';
 import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
 import { Subscriptions } from './alerts/subscriptions.js';
 import { commands as allCommands } from '../commands/index.js';
-import type { Command, Notify } from './chat/command.js';
+import type { Command, Notify, Services } from './chat/command.js';
 import { Access } from './chat/access.js';
 import { AuditLog } from './chat/audit.js';
 import { ChangeDesk } from './chat/changes.js';
 import { excerpt } from './chat/parse.js';
 import { ChatRouter } from './chat/router.js';
 import { translate, type MessageKey } from './chat/i18n.js';
-import { textReply, type Reply } from './chat/reply.js';
+import { textReply, UserError, type Reply } from './chat/reply.js';
 import { aibotEnabled, ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
 import { wireAibot } from './wecom/aibot-wiring.js';
 import type { Recipient } from './config/schema.js';
@@ -93,6 +93,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   let inbox: Inbox | undefined;
   /** Whether WeCom knows a userid (user/get); only when WeCom is configured. */
   let userExists: ((userId: string) => Promise<boolean>) | undefined;
+  let appChats: Services['appChats'];
   if (wecomEnabled(config) || aibotEnabled(config)) {
     // Both WeCom paths (the app and the AI bot) deduplicate and recover their messages through one inbox.
     const created = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, config.wecom.callbackMaxSkewSeconds * 2000), now });
@@ -108,6 +109,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       if (answer.errcode === 0) return true;
       if ([46004, 60111, 60011, 50002].includes(answer.errcode)) return false;
       throw new Error(`user/get answered errcode ${answer.errcode}`);
+    };
+    appChats = {
+      async create(name, owner, members) {
+        const answer = await api.call('/cgi-bin/appchat/create', { name, owner, userlist: members });
+        if (answer.errcode !== 0 || typeof answer.chatid !== 'string') throw new UserError('alerts.chatCreateFailed', { errcode: answer.errcode, errmsg: String(answer.errmsg ?? '').split(',')[0]! });
+        return answer.chatid;
+      },
     };
     const giveUps = giveUpReporter({
       recipients: () => wecom.reportFailuresTo ?? admins().map((user) => ({ user })),
@@ -228,7 +236,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes, alerts, claims: new AlertClaims(db), subscriptions, alertmanager, registries, drills: drills.runner },
+    services: { clusters, template, audit, changes, alerts, claims: new AlertClaims(db), subscriptions, alertmanager, registries, drills: drills.runner, appChats },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,

@@ -47,6 +47,8 @@ export interface Services {
   /** Set when alerts.alertmanagerUrl is configured. */
   alertmanager?: AlertmanagerApi;
   registries: Registries;
+  /** Group chats the app creates (appchat/create); absent when the WeCom app is off. */
+  appChats?: { create(name: string, owner: string, members: string[]): Promise<string> };
   /** Drill runs; absent when no checklist is loaded. */
   drills?: DrillRunner;
 }

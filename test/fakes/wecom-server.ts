@@ -104,6 +104,8 @@ export class FakeWecom {
   /** response_code -> what it may update; single-use, 72 h (wecom-api.md §4.4). */
   #responseCodes = new Map<string, { taskId: string; users: string[]; used: boolean; expiresAt: number }>();
   url = '';
+  /** Group chats the app created, as appchat/create received them. */
+  readonly chatsCreated: { chatid: string; name: string; owner?: string; userlist: string[] }[] = [];
 
   constructor(readonly options: FakeWecomOptions) {
     this.#now = options.now ?? Date.now;
@@ -241,7 +243,7 @@ export class FakeWecom {
     if (path === '/cgi-bin/gettoken' && method === 'GET') return this.#gettoken(url);
     if (path === '/cgi-bin/webhook/send' && method === 'POST') return this.#robot(url, raw);
     if (path === '/cgi-bin/aibot/response' && method === 'POST') return this.#aibotResponse(url, raw);
-    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card'];
+    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/appchat/create', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card'];
     if (!known.includes(path)) return NOT_FOUND;
 
     // The token is checked before anything else, and only taken from the query.
@@ -264,6 +266,7 @@ export class FakeWecom {
       return this.#error(40035, 'Warning: wrong json format.');
     }
     if (path === '/cgi-bin/message/update_template_card') return this.#updateCard(token.agentId, request);
+    if (path === '/cgi-bin/appchat/create') return this.#appchatCreate(request);
     return path === '/cgi-bin/message/send' ? this.#messageSend(token.agentId, request) : this.#appchatSend(request);
   }
 
@@ -395,6 +398,21 @@ export class FakeWecom {
     if (checked.card) answer.response_code = this.#issueCode(checked.card.task_id, users);
     if (invalid.length > 0) answer.invaliduser = invalid.join('|');
     return answer;
+  }
+
+  /** appchat/create as wecom-api.md §4.6 describes it: 2–2000 known members, a name of at most 50 characters. */
+  #appchatCreate(request: Record<string, unknown>): Record<string, unknown> {
+    const userlist = Array.isArray(request.userlist) ? (request.userlist as unknown[]).map((user) => String(user).toLowerCase()) : [];
+    if (userlist.length < 2 || userlist.length > 2000) return this.#error(86216, 'invalid userlist: 2 to 2000 members');
+    if (userlist.some((user) => !this.options.users.includes(user))) return this.#error(60111);
+    if (request.owner !== undefined && !userlist.includes(String(request.owner).toLowerCase())) return this.#error(86217, 'owner not in userlist');
+    const chatid = typeof request.chatid === 'string' && request.chatid ? request.chatid : `wr${randomBytes(12).toString('hex')}`;
+    if (!/^[0-9a-zA-Z]{1,32}$/.test(chatid)) return this.#error(86001);
+    this.options.chats = [...(this.options.chats ?? [])];
+    if (this.options.chats.includes(chatid)) return this.#error(86215, '会话ID已经存在');
+    this.options.chats.push(chatid);
+    this.chatsCreated.push({ chatid, name: String(request.name ?? '').slice(0, 50), owner: request.owner as string | undefined, userlist });
+    return { errcode: 0, errmsg: 'ok', chatid };
   }
 
   #appchatSend(request: Record<string, unknown>): Record<string, unknown> {

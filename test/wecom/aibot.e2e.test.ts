@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AibotSender } from '../fakes/aibot-sender.js';
 import { wecomEncrypt, wecomSign } from '../fakes/callback-sender.js';
-import { AIBOT, startBot, type TestBot } from '../helpers/bot.js';
+import { AIBOT, Conversation, startBot, type TestBot } from '../helpers/bot.js';
 
 // The team's group chat through the 智能机器人 (AI bot) in API mode: @wekube in a group of three, single chat with the
 // bot, retries, forgeries, as WeCom's side (test/fakes/aibot-sender.ts) drives them.
@@ -88,5 +88,19 @@ describe('the AI bot in a group chat', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await metric('wekube_commands_total{command="whoami",outcome="ok"}')).toBe(before);
     expect(await metric('wekube_aibot_callbacks_total{result="forged"}')).toBeGreaterThanOrEqual(2);
+  });
+
+  it('creates an app group chat for alert routes from the chat itself (ops only), and says the chat id to configure', async () => {
+    const chat = new Conversation(bot);
+    const created = await chat.ask('lisi', 'alerts chat create 值班群 zhaoliu wangwu', /已创建群聊/);
+    const chatid = /chat id：(\w+)/.exec(created)![1]!;
+    expect(created).toContain(`to: { chat: ${chatid} }`);
+    expect(bot.fake.chatsCreated).toContainEqual({ chatid, name: '值班群', owner: 'lisi', userlist: ['lisi', 'zhaoliu', 'wangwu'] });
+    // The new group got a first message, which says where commands go.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(bot.fake.shown(`chat:${chatid}`)[0]?.content).toMatch(/这里不能回复命令/);
+    expect(await chat.ask('zhangsan', 'alerts chat create 我的群 lisi', /只有运维/)).toBeTruthy();
+    expect(await chat.ask('lisi', 'alerts chat create 群 a|victim', /不是企业微信 userid/)).toBeTruthy();
+    expect(await chat.ask('lisi', 'alerts chat create 群', /用法：alerts chat create/)).toBeTruthy();
   });
 });
