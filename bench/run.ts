@@ -1,6 +1,7 @@
 // npm run bench [-- <name> [options]]: runs one benchmark, or all of them, and prints their figures.
 const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<void> }>> = {
   'callback-ack': () => import('./callback-ack.js'),
+  'aibot-ack': () => import('./aibot-ack.js'),
   deploy: () => import('./deploy.js'),
   'alert-storm': () => import('./alert-storm.js'),
   'callback-vs-koa': () => import('./callback-vs-koa.js'),
