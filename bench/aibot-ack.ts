@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<void> {
   await wekube.stop();
   await fake.stop();
 
-  report('AI bot callback ack and live message (wekube process, fake WeCom, loopback)', {
+  const figures = {
     requests: total,
     concurrency,
     'non-200 or unfinished': result.failures,
@@ -65,5 +65,6 @@ export async function run(argv: string[]): Promise<void> {
     'message to result in the live message p50 (ms)': percentile(result.finals, 50).toFixed(0),
     'message to result in the live message p99 (ms)': percentile(result.finals, 99).toFixed(0),
     'versions shown per live message (median)': percentile(result.updates, 50),
-  });
+  };
+  report('AI bot callback ack and live message (wekube process, fake WeCom, loopback)', figures, { name: 'aibot-ack' });
 }
