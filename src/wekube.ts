@@ -306,12 +306,16 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     }
   }
 
-  const aibot = aibotEnabled(config) && inbox ? wireAibot({ config, inbox, router, logger: logger.child({ part: 'aibot' }), now, untilStored, mount, metrics, track }) : undefined;
+  const aibot = aibotEnabled(config) && inbox ? wireAibot({ config, inbox, db, router, logger: logger.child({ part: 'aibot' }), now, untilStored, mount, metrics, track }) : undefined;
 
   if (inbox) {
     const { toRun, interrupted } = inbox.unfinished();
     for (const message of interrupted) {
       const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
+      if (message.aibot && aibot) {
+        await aibot.interrupted(message.aibot, notice);
+        continue;
+      }
       await channel.send({ user: message.from }, notice, { alongside: () => inbox.markDone(message.dedupKey) });
     }
     for (const message of toRun) track(handleMessage(message));

@@ -81,4 +81,16 @@ export const MIGRATIONS: readonly string[] = [
     since INTEGER NOT NULL
   );
   `,
+  `
+  -- The AI bot's live messages, while WeCom may poll them (see wecom/aibot.ts): they outlive a restart.
+  CREATE TABLE aibot_streams (
+    id TEXT PRIMARY KEY,
+    msg_id TEXT NOT NULL UNIQUE,
+    content TEXT NOT NULL,
+    finished INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    response_url TEXT
+  );
+  CREATE INDEX aibot_streams_by_age ON aibot_streams (created_at);
+  `,
 ];

@@ -8,12 +8,14 @@ import type { Metrics } from '../http/metrics.js';
 import { mountAibot, LiveMessages, type LiveMessage } from './aibot.js';
 import type { AibotMessage } from './aibot-messages.js';
 import { CallbackCrypto } from './crypto.js';
+import type { Database } from '../store/database.js';
 import type { Inbox } from './inbox.js';
 import { renderMarkdown } from './render.js';
 
 interface AibotParts {
   config: Config & { wecom: { aibot: { token: string; aesKey: string } } };
   inbox: Inbox;
+  db: Database;
   router: ChatRouter;
   logger: Logger;
   now: () => number;
@@ -28,9 +30,9 @@ interface AibotParts {
  * The 智能机器人 path: its callback, and how its messages run. A command runs as the user who typed it (their roles
  * decide, not the group); its progress and result fill one live message in the conversation it came from.
  */
-export function wireAibot(parts: AibotParts): { handle(message: AibotMessage): Promise<void>; live: LiveMessages } {
+export function wireAibot(parts: AibotParts): { handle(message: AibotMessage): Promise<void>; interrupted(message: AibotMessage, notice: Reply): Promise<void>; live: LiveMessages } {
   const { config, inbox, router, logger, now, untilStored } = parts;
-  const live = new LiveMessages(now);
+  const live = new LiveMessages(parts.db, now);
   // The receive id of an internal AI bot is the empty string (wecom-aibot.md §1.3.2).
   const crypto = new CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.aesKey, '');
   const render = (reply: Reply) => renderMarkdown(reply, config.locale);
@@ -121,5 +123,16 @@ export function wireAibot(parts: AibotParts): { handle(message: AibotMessage): P
     }
   }
 
-  return { handle, live };
+  /**
+   * A command a restart cut off mid-run is not run again (it may have changed something): its live message says so
+   * and finishes, or, past the polling window, the notice goes by response_url.
+   */
+  async function interrupted(message: AibotMessage, notice: Reply): Promise<void> {
+    const stream = live.forMessage(message.msgId) ?? live.open(message.msgId, '', message.responseUrl);
+    live.set(stream, [stream.content, render(notice)].filter((text) => text.trim()).join('\n\n'), true);
+    if (!live.polled(stream)) await respond(message.responseUrl, render(notice));
+    inbox.markDone(`aibot:${message.msgId}`);
+  }
+
+  return { handle, interrupted, live };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Database } from '../store/database.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
@@ -27,57 +28,65 @@ export interface LiveMessage {
   finished: boolean;
   createdAt: number;
   responseUrl?: string;
-  /** How many different contents WeCom was shown (each refresh that found something new). */
-  updates: number;
-  lastShown?: string;
 }
 
-/** The live messages of commands asked through the AI bot, by stream id, kept as long as WeCom may poll them. */
+/**
+ * The live messages of commands asked through the AI bot, by stream id, kept in the database for as long as WeCom
+ * may poll them: a restart keeps answering their refreshes.
+ */
 export class LiveMessages {
-  readonly #byId = new Map<string, LiveMessage>();
-  readonly #byMsg = new Map<string, string>();
+  readonly #statements;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly db: Database,
+    private readonly now: () => number,
+  ) {
+    const sql = db.sql;
+    const columns = 'id, msg_id AS msgId, content, finished, created_at AS createdAt, response_url AS responseUrl';
+    this.#statements = {
+      insert: sql.prepare('INSERT INTO aibot_streams (id, msg_id, content, finished, created_at, response_url) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (msg_id) DO NOTHING'),
+      byId: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE id = ?`),
+      byMsg: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE msg_id = ?`),
+      update: sql.prepare('UPDATE aibot_streams SET content = ?, finished = ? WHERE id = ?'),
+      prune: sql.prepare('DELETE FROM aibot_streams WHERE created_at < ?'),
+    };
+  }
 
+  /** The live message of a message, opened now with `content` unless it already is. */
   open(msgId: string, content: string, responseUrl?: string): LiveMessage {
-    this.#prune();
-    const existing = this.#byMsg.get(msgId);
-    if (existing && this.#byId.has(existing)) return this.#byId.get(existing)!;
-    const live: LiveMessage = { id: randomBytes(12).toString('hex'), msgId, content, finished: false, createdAt: this.now(), responseUrl, updates: 0 };
-    this.#byId.set(live.id, live);
-    this.#byMsg.set(msgId, live.id);
-    return live;
+    this.db.transaction(() => {
+      this.#statements.prune.run(this.now() - 7 * 60_000);
+      this.#statements.insert.run(randomBytes(12).toString('hex'), msgId, fitStream(content), this.now(), responseUrl ?? null);
+    });
+    return this.forMessage(msgId)!;
   }
 
   get(id: string): LiveMessage | undefined {
-    return this.#byId.get(id);
+    return row(this.#statements.byId.get(id));
   }
 
   forMessage(msgId: string): LiveMessage | undefined {
-    const id = this.#byMsg.get(msgId);
-    return id ? this.#byId.get(id) : undefined;
+    return row(this.#statements.byMsg.get(msgId));
   }
 
-  /** The content WeCom shows next; only the newest 20480 bytes fit, so the oldest progress gives way. */
+  /** What WeCom shows next; only the newest 20480 bytes fit, so the oldest progress gives way. */
   set(live: LiveMessage, content: string, finished: boolean): void {
     live.content = fitStream(content);
     live.finished = finished;
+    this.db.transaction(() => this.#statements.update.run(live.content, finished ? 1 : 0, live.id));
   }
 
   /** Whether WeCom still polls this stream. */
   polled(live: LiveMessage): boolean {
     return this.now() - live.createdAt < STREAM_WINDOW_MS;
   }
-
-  #prune(): void {
-    const horizon = this.now() - 7 * 60_000;
-    for (const [id, live] of this.#byId) {
-      if (live.createdAt >= horizon) break;
-      this.#byId.delete(id);
-      this.#byMsg.delete(live.msgId);
-    }
-  }
 }
+
+const row = (found: unknown): LiveMessage | undefined => {
+  if (!found) return undefined;
+  const record = found as Omit<LiveMessage, 'finished' | 'responseUrl'> & { finished: number; responseUrl: string | null };
+  return { ...record, finished: record.finished === 1, responseUrl: record.responseUrl ?? undefined };
+};
 
 function fitStream(content: string): string {
   if (Buffer.byteLength(content) <= STREAM_BYTES) return content;
@@ -111,13 +120,7 @@ export function mountAibot(router: Router, options: AibotOptions): void {
     ctx.type = 'application/json';
     ctx.body = { encrypt, msgsignature: options.crypto.signature(timestamp, nonce, encrypt), timestamp: Number(timestamp), nonce };
   };
-  const stream = (live: LiveMessage) => {
-    if (live.content !== live.lastShown) {
-      live.updates++;
-      live.lastShown = live.content;
-    }
-    return { msgtype: 'stream', stream: { id: live.id, finish: live.finished, content: live.content } };
-  };
+  const stream = (live: LiveMessage) => ({ msgtype: 'stream', stream: { id: live.id, finish: live.finished, content: live.content } });
 
   router.get('/wecom/aibot', (ctx) =>
     handle(ctx, async () => {

@@ -32,6 +32,8 @@ export interface Shown {
   versions: string[];
   /** HTTP status of the first delivery of the callback. */
   status: number;
+  /** The live message's stream id, when the answer was a stream. */
+  streamId?: string;
 }
 
 let msgIds = 0;
@@ -103,6 +105,7 @@ export class AibotSender {
     }
     const stream = answer.reply?.msgtype === 'stream' ? (answer.reply.stream as { id: string; finish: boolean; content: string }) : undefined;
     if (stream) {
+      shown.streamId = stream.id;
       this.#show(shown, stream);
       if (!stream.finish) this.#poll(shown, stream.id);
     }
@@ -115,15 +118,20 @@ export class AibotSender {
     if (shown.versions[shown.versions.length - 1] !== stream.content) shown.versions.push(stream.content);
   }
 
+  /** One refresh of a stream, as WeCom polls it: what the live message shows now. */
+  async refresh(streamId: string, from: string): Promise<{ finish: boolean; content: string } | undefined> {
+    const refresh = { msgid: `refresh-${randomBytes(6).toString('hex')}`, aibotid: 'wekube-bot', chattype: 'single', from: { userid: from }, msgtype: 'stream', stream: { id: streamId } };
+    const answer = await this.post(this.envelope(JSON.stringify(refresh)));
+    return answer.reply?.msgtype === 'stream' ? (answer.reply.stream as { finish: boolean; content: string }) : undefined;
+  }
+
   /** WeCom's refresh loop for one stream: until it finishes, for at most six minutes from the message. */
   #poll(shown: Shown, streamId: string): void {
     const started = Date.now();
     const work = (async () => {
       while (!this.#stopped && !shown.finished && Date.now() - started < 6 * 60_000) {
         await new Promise((resolve) => setTimeout(resolve, this.options.pollMs ?? 200));
-        const refresh = { msgid: `refresh-${randomBytes(6).toString('hex')}`, aibotid: 'wekube-bot', chattype: 'single', from: { userid: shown.from }, msgtype: 'stream', stream: { id: streamId } };
-        const answer = await this.post(this.envelope(JSON.stringify(refresh))).catch(() => undefined);
-        const stream = answer?.reply?.msgtype === 'stream' ? (answer.reply.stream as { finish: boolean; content: string }) : undefined;
+        const stream = await this.refresh(streamId, shown.from).catch(() => undefined);
         if (stream) this.#show(shown, stream);
       }
     })();

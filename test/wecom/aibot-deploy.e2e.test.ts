@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AibotSender } from '../fakes/aibot-sender.js';
 import { AIBOT, startBot, type TestBot } from '../helpers/bot.js';
 import { ensureCluster, installWekubeRbac, testNamespace } from '../helpers/cluster.js';
+import { waitFor } from '../helpers/wait.js';
 
 // A team's group chat driving the real control plane through the 智能机器人: a deploy answers with one live message
 // that moves from "started" through the rollout to the result; a protected deploy is confirmed by its requester
@@ -9,6 +10,7 @@ import { ensureCluster, installWekubeRbac, testNamespace } from '../helpers/clus
 
 const GROUP = 'wrkSFfCgAAtMQKg4xqDatMdeploy01';
 let bot: TestBot;
+let config: Parameters<typeof startBot>[0];
 let wecom: AibotSender;
 let namespace: { name: string; remove(): Promise<void> };
 let prod: { name: string; remove(): Promise<void> };
@@ -17,7 +19,7 @@ beforeAll(async () => {
   await ensureCluster();
   namespace = await testNamespace('aibot-test');
   prod = await testNamespace('aibot-prod');
-  bot = await startBot({
+  config = {
     aibot: true,
     extra: {
       environments: {
@@ -29,10 +31,15 @@ beforeAll(async () => {
         roles: { viewer: { allow: ['help', 'status', 'whoami'] }, developer: { allow: ['*'], environments: ['test'] }, ops: { allow: ['*'], environments: ['*'], approve: true } },
         users: { zhangsan: ['developer'], lisi: ['ops'], zhaoliu: ['ops'] },
       },
-      apps: { 'order-service': { image: 'registry.example/shop/order-service', replicas: { default: 3 }, minReplicas: 1, maxReplicas: 6 } },
+      apps: {
+        'order-service': { image: 'registry.example/shop/order-service', replicas: { default: 3 }, minReplicas: 1, maxReplicas: 6 },
+        // Asks for more CPU than a node has: its rollout never finishes.
+        'slow-app': { image: 'registry.example/shop/slow', replicas: 1, resources: { requests: { cpu: '500' } } },
+      },
       rollout: { wait: '60s', progressInterval: '1s' },
     },
-  });
+  };
+  bot = await startBot(config);
   wecom = new AibotSender({ url: bot.wekube.url, ...AIBOT, fake: bot.fake, pollMs: 100 });
 }, 180_000);
 
@@ -73,4 +80,18 @@ describe('deploys from the group chat', () => {
     const status = await wecom.final(await wecom.say('lisi', 'status order-service @prod', { group: GROUP }), 30_000);
     expect(status).toMatch(/1\.0\.1/);
   });
+
+  it('a live message outlives a restart: a command cut off mid-run says so in its message, and is not run again', async () => {
+    const asked = await wecom.say('zhangsan', 'deploy slow-app 1.0.0', { group: GROUP });
+    await waitFor(() => asked.content.includes('开始发布 slow-app'), 30_000, 'the deploy started');
+    await wecom.stop();
+    await bot.stop();
+    bot = await startBot({ ...config, dataDir: bot.dataDir });
+    wecom = new AibotSender({ url: bot.wekube.url, ...AIBOT, fake: bot.fake, pollMs: 100 });
+    // WeCom keeps polling the same stream; the restarted bot answers it from its store.
+    const shown = await wecom.refresh(asked.streamId!, 'zhangsan');
+    expect(shown?.finish).toBe(true);
+    expect(shown?.content).toMatch(/开始发布 slow-app/);
+    expect(shown?.content).toMatch(/wekube 重启时“deploy slow-app 1\.0\.0”还在执行，结果未知/);
+  }, 120_000);
 });
