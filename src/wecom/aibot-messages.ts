@@ -15,6 +15,7 @@ const message = z.object({
   msgtype: z.string().min(1).max(32),
   text: z.object({ content: z.string().max(64 * 1024) }).optional(),
   voice: z.object({ content: z.string().max(64 * 1024) }).optional(),
+  mixed: z.object({ msg_item: z.array(z.object({ msgtype: z.string().max(32), text: z.object({ content: z.string().max(64 * 1024) }).optional() })).max(100) }).optional(),
   stream: z.object({ id: z.string().max(256) }).optional(),
   event: z
     .object({
@@ -61,7 +62,11 @@ export function parseAibotMessage(plain: string): AibotMessage {
   }
   const m = parsed.data;
   const chatType = m.chattype ?? (m.chatid ? 'group' : 'single');
-  const typed = m.msgtype === 'voice' ? m.voice?.content : m.text?.content;
+  // Voice arrives transcribed; a mixed message (text and images) is read by its text parts.
+  const typed =
+    m.msgtype === 'voice' ? m.voice?.content
+    : m.msgtype === 'mixed' ? m.mixed?.msg_item.flatMap((item) => (item.msgtype === 'text' && item.text ? [item.text.content] : [])).join(' ')
+    : m.text?.content;
   const card = m.event?.template_card_event;
   return {
     msgId: m.msgid,

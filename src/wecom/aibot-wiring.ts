@@ -47,6 +47,7 @@ export function wireAibot(parts: AibotParts): { handle(message: AibotMessage): P
       now,
       logger,
       working: () => translate(config.locale, 'aibot.working'),
+      notACommand: () => translate(config.locale, 'hint.empty'),
       onMessage: (message) => parts.track(handle(message)),
       observe: (result, seconds) => {
         parts.metrics.aibotCallbacks.inc({ result });

@@ -103,6 +103,8 @@ export interface AibotOptions {
   logger: Logger;
   /** The first content of a command's live message, before it has run. */
   working: () => string;
+  /** The answer to a message that is not a command (an image, a file): where to find the commands. */
+  notACommand: () => string;
   /** Runs a new message after the ack (with its live message, for commands). */
   onMessage: (message: AibotMessage) => void;
   observe?: (result: CallbackResult, seconds: number) => void;
@@ -166,7 +168,7 @@ export function mountAibot(router: Router, options: AibotOptions): void {
         options.logger.error({ err: error }, 'could not record the AI bot callback; answering 503');
         throw new Refusal(503, 'store-failed', 'store unavailable');
       }
-      const command = message.msgType === 'text' || message.msgType === 'voice' || message.msgType === 'mixed';
+      const command = message.text !== undefined;
       if (seen === 'duplicate') {
         // WeCom sent it again (its first answer got lost): the same live message, never a second run.
         const live = options.live.forMessage(message.msgId);
@@ -177,6 +179,9 @@ export function mountAibot(router: Router, options: AibotOptions): void {
       if (command) {
         const live = options.live.open(message.msgId, options.working(), message.responseUrl);
         reply(ctx, nonce, stream(live));
+      } else if (message.msgType !== 'event') {
+        // An image or a file (single chat only): not a command; the answer says where the commands are.
+        reply(ctx, nonce, { msgtype: 'stream', stream: { id: randomBytes(12).toString('hex'), finish: true, content: options.notACommand() } });
       } else {
         // Events (card clicks are sent once and dropped after 5 s): an empty answer at once, the work after it.
         ctx.status = 200;

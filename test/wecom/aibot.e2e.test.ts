@@ -58,6 +58,14 @@ describe('the AI bot in a group chat', () => {
     expect(text).toMatch(/whoami/);
   });
 
+  it('reads a mixed message by its text, and answers an image with where the commands are', async () => {
+    const mixed = JSON.stringify({ msgid: 'mixed-1', chattype: 'single', from: { userid: 'wangwu' }, msgtype: 'mixed', mixed: { msg_item: [{ msgtype: 'text', text: { content: 'whoami' } }, { msgtype: 'image', image: { url: 'https://example/x' } }] } });
+    expect(await wecom.final(await wecom.deliver(mixed, { msgId: 'mixed-1', conversation: 'user:wangwu', from: 'wangwu' }))).toMatch(/wangwu/);
+    const image = JSON.stringify({ msgid: 'image-1', chattype: 'single', from: { userid: 'wangwu' }, msgtype: 'image', image: { url: 'https://example/y' } });
+    const answer = await wecom.post(wecom.envelope(image));
+    expect(answer.reply?.stream).toMatchObject({ finish: true, content: expect.stringMatching(/help/) });
+  });
+
   it('runs a message WeCom delivers again once, and shows the same live message', async () => {
     const before = await metric('wekube_commands_total{command="whoami",outcome="ok"}');
     const plain = JSON.stringify({ msgid: 'retry-1', chatid: GROUP, chattype: 'group', from: { userid: 'zhaoliu' }, response_url: bot.fake.aibotResponseUrl(`group:${GROUP}`), msgtype: 'text', text: { content: '@wekube whoami' } });
