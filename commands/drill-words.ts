@@ -1,6 +1,6 @@
 import { defineCommand, type Command, type CommandContext } from '../src/chat/command.js';
 import type { MessageKey } from '../src/chat/i18n.js';
-import { UserError } from '../src/chat/reply.js';
+import { UserError, type Reply } from '../src/chat/reply.js';
 import type { Answer, DrillRunner } from '../src/drills/runner.js';
 
 /** The drill runner, or a clear refusal when no checklist is loaded. */
@@ -22,21 +22,28 @@ export function runEnvironment(context: CommandContext): string {
 }
 
 /**
- * `完成`, `失败`, `跳过` typed alone: each answers the current step of the drill the user is in (as `drill done`,
- * `drill fail`, `drill skip`).
+ * A drill word typed alone (`完成`, `失败`, `跳过`, `停止演练`): it acts on the current step of the run the user is in,
+ * as the `drill` subcommand of the same name does; `help` lists it under `drill`.
  */
-export function defineAnswer(name: Answer, alias: string, summary: MessageKey): Command {
+export function defineDrillShortcut(
+  name: string,
+  aliases: readonly string[],
+  summary: MessageKey,
+  act: (drills: DrillRunner, context: CommandContext, environment: string, note: string | undefined) => Promise<Reply>,
+): Command {
   return defineCommand({
     name,
-    aliases: [alias],
+    aliases,
     summary,
     shortcutOf: 'drill',
     args: [{ name: 'note', kind: 'rest' }] as const,
     environment: true,
     permission: 'drill',
     audited: 'refusals',
-    async run(context, args) {
-      return drillsOf(context).answer(context.user.id, runEnvironment(context), name, args.note, context.cardCode);
-    },
+    run: (context, args) => act(drillsOf(context), context, runEnvironment(context), args.note),
   });
 }
+
+/** `完成`, `失败`, `跳过`: answer the current step (as `drill done`, `drill fail`, `drill skip`). */
+export const defineAnswer = (name: Answer, alias: string, summary: MessageKey): Command =>
+  defineDrillShortcut(name, [alias], summary, (drills, context, environment, note) => drills.answer(context.user.id, environment, name, note, context.cardCode));

@@ -247,10 +247,9 @@ export class DrillRunner {
     return renderStatus(run, this.options.config, this.options.clock.now());
   }
 
-  report(id: number | undefined, user: string): Reply {
+  report(id: number | undefined): Reply {
     const run = id !== undefined ? this.options.runs.get(id) : this.options.runs.recent(1)[0];
     if (!run) throw new UserError(id !== undefined ? 'drill.noRun' : 'drill.noRuns', { id: id ?? '' });
-    void user;
     return renderReport(run, this.options.config, this.options.clock.now());
   }
 

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { freePort } from '../helpers/ports.js';
-import { REGISTRY_BINARY } from '../helpers/registry.js';
-import { apiserverArgs, build, kubeconfig, pki, probe, repoRoot } from './launcher.js';
+import { pushImage, REGISTRY_BINARY } from '../helpers/registry.js';
+import { alive, apiserverArgs, build, kubeconfig, pki, probe, repoRoot, residentBytes } from './launcher.js';
 
 export const HA_DIR = join(repoRoot, '.cluster-ha');
 const here = join(repoRoot, 'test', 'cluster');
@@ -30,16 +30,6 @@ interface Proc {
   host?: string;
   pid?: number;
 }
-
-const alive = (pid: number | undefined): boolean => {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -253,18 +243,6 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
   const startedInMs = Date.now() - began;
   log(`HA topology up in ${(startedInMs / 1000).toFixed(1)}s: VIP ${vip}, kubeconfig ${kubeconfigPath}`);
 
-  const pushTo = async (url: string, repository: string, tag: string) => {
-    const blob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }));
-    const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(blob).digest('hex')}`;
-    const begin = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
-    const location = new URL(begin.headers.get('location')!, url);
-    location.searchParams.set('digest', digest);
-    await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: blob });
-    const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: blob.length }, layers: [] };
-    const put = await fetch(`${url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: JSON.stringify(manifest) });
-    if (put.status !== 201) throw new Error(`manifest push to ${url} answered ${put.status}`);
-  };
-
   return {
     dir,
     kubeconfigPath,
@@ -307,8 +285,8 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
       await until(`registry ${which}`, () => registryUp(which));
     },
     async pushImage(repository, tag) {
-      await pushTo(registries.primary.url, repository, tag);
-      await pushTo(registries.replica.url, repository, tag);
+      await pushImage(registries.primary.url, repository, tag);
+      await pushImage(registries.replica.url, repository, tag);
     },
     snapshot() {
       const file = join(dir, `snapshot-${Date.now()}.db`);
@@ -336,17 +314,7 @@ export async function startHa(dir = HA_DIR): Promise<HaTopology> {
       etcdNames.forEach((name, i) => spawnProc({ name, binary: 'etcd', args: etcdArgs(i, 'new') }));
       await until('etcd members healthy after the restore', async () => (await Promise.all(etcdHealth.map(memberHealthy))).every(Boolean));
     },
-    memory() {
-      const result: Record<string, number> = {};
-      for (const proc of procs.values()) {
-        try {
-          result[proc.name] = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-        } catch {
-          result[proc.name] = 0;
-        }
-      }
-      return result;
-    },
+    memory: () => Object.fromEntries([...procs.values()].map((proc) => [proc.name, residentBytes(proc.pid)])),
     async down() {
       for (const name of [...procs.keys()].reverse()) await stopProc(name);
       rmSync(shmRoot, { recursive: true, force: true });

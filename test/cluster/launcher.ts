@@ -37,7 +37,8 @@ export interface ClusterState {
 
 const log = (message: string) => process.stderr.write(`[cluster] ${message}\n`);
 
-function alive(pid: number): boolean {
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -436,14 +437,14 @@ export async function withLock<T>(work: () => Promise<T>): Promise<T> {
 
 /** Resident memory of the running control plane, per component (from /proc). */
 export function memory(state = readState()): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const component of state?.components ?? []) {
-    try {
-      const status = readFileSync(`/proc/${component.pid}/status`, 'utf8');
-      result[component.name] = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-    } catch {
-      result[component.name] = 0;
-    }
+  return Object.fromEntries((state?.components ?? []).map((component) => [component.name, residentBytes(component.pid)]));
+}
+
+/** Resident memory of one process (from /proc), 0 when it is gone. */
+export function residentBytes(pid: number | undefined): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
   }
-  return result;
 }

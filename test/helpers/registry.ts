@@ -29,29 +29,27 @@ export async function startRegistry(): Promise<RunningRegistry> {
   const url = `http://127.0.0.1:${port}`;
   await waitFor(async () => (await fetch(`${url}/v2/`).catch(() => undefined))?.status === 200, 15_000, 'registry ready');
 
-  async function upload(repository: string, content: Buffer): Promise<string> {
-    const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
-    const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
-    const location = new URL(start.headers.get('location')!, url);
-    location.searchParams.set('digest', digest);
-    const done = await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: content });
-    if (done.status !== 201) throw new Error(`blob upload answered ${done.status}`);
-    return digest;
-  }
-
   return {
     host: `127.0.0.1:${port}`,
     url,
-    async push(repository, tag) {
-      const configBlob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }));
-      const digest = await upload(repository, configBlob);
-      const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: configBlob.length }, layers: [] };
-      const response = await fetch(`${url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: JSON.stringify(manifest) });
-      if (response.status !== 201) throw new Error(`manifest push answered ${response.status}: ${await response.text()}`);
-    },
+    push: (repository, tag) => pushImage(url, repository, tag),
     async stop() {
       child.kill('SIGTERM');
       if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
     },
   };
+}
+
+/** Pushes a small image (one config blob, no layers) as repository:tag to the registry at `url`, through the distribution API. */
+export async function pushImage(url: string, repository: string, tag: string): Promise<void> {
+  const configBlob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} }));
+  const digest = `sha256:${createHash('sha256').update(configBlob).digest('hex')}`;
+  const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+  const location = new URL(start.headers.get('location')!, url);
+  location.searchParams.set('digest', digest);
+  const done = await fetch(location, { method: 'PUT', headers: { 'content-type': 'application/octet-stream' }, body: configBlob });
+  if (done.status !== 201) throw new Error(`blob upload answered ${done.status}`);
+  const manifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest, size: configBlob.length }, layers: [] };
+  const response = await fetch(`${url}/v2/${repository}/manifests/${tag}`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: JSON.stringify(manifest) });
+  if (response.status !== 201) throw new Error(`manifest push to ${url} answered ${response.status}: ${await response.text()}`);
 }

@@ -1,32 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import { z } from 'zod';
-import { asList, reasonText, type CheckType } from './kit.js';
-
-interface Answer {
-  status: number;
-  body: string;
-}
-
-function get(url: string, options: { timeoutMs: number; insecure: boolean; ca?: Buffer; cert?: Buffer; key?: Buffer }): Promise<Answer> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const handle = (res: import('node:http').IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 8192) }));
-      res.on('error', reject);
-    };
-    const req =
-      target.protocol === 'https:'
-        ? httpsRequest(target, { timeout: options.timeoutMs, rejectUnauthorized: !options.insecure, ca: options.ca, cert: options.cert, key: options.key }, handle)
-        : httpRequest(target, { timeout: options.timeoutMs }, handle);
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { asList, httpGet, reasonText, type CheckType } from './kit.js';
 
 /**
  * HTTP endpoints answer: Harbor's /api/v2.0/health, a registry's /v2/, an etcd member's /health. `status` is the
@@ -53,7 +27,7 @@ export const http: CheckType<{ urls: string | string[]; status: number; contains
     const answers = await Promise.all(
       urls.map(async (url) => {
         try {
-          const answer = await get(url, { timeoutMs: params.timeout * 1000, insecure: params.insecure, ...tls });
+          const answer = await httpGet(url, { timeoutMs: params.timeout * 1000, rejectUnauthorized: !params.insecure, ...tls });
           const ok = answer.status === params.status && (params.contains === undefined || answer.body.includes(params.contains));
           return { url, ok, said: `HTTP ${answer.status}${params.contains !== undefined && !answer.body.includes(params.contains) ? ` (≠ ${params.contains})` : ''}` };
         } catch (error) {

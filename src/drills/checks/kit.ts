@@ -1,11 +1,11 @@
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import { request as plainRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { z } from 'zod';
 import type { Text } from '../../chat/reply.js';
 import type { Config } from '../../config/load.js';
-import type { Cluster } from '../../kube/clusters.js';
-import type { Registries } from '../../kube/registry.js';
+import { apiMessage, type Cluster } from '../../kube/clusters.js';
+import { reasonOf, type Registries } from '../../kube/registry.js';
 
 /** What a check runs with: the environment's cluster under the bot's own credentials, and the run it belongs to. */
 export interface CheckContext {
@@ -38,34 +38,37 @@ export function unreachable(error: unknown): CheckResult {
   return { ok: false, evidence: { key: 'drill.ev.error', params: { reason: reasonText(error) } } };
 }
 
+/** Why a request failed, in a line: a timeout, the API Status message, or the network's error code. */
 export function reasonText(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') return 'timeout';
-  const body = (error as { body?: unknown }).body;
-  const message = typeof body === 'string' ? (() => { try { return (JSON.parse(body) as { message?: string }).message; } catch { return undefined; } })() : (body as { message?: string } | undefined)?.message;
-  return (message ?? cause?.code ?? cause?.message ?? (error as Error).message ?? String(error)).split('\n')[0]!.slice(0, 200);
+  return ((error as { body?: unknown }).body !== undefined ? apiMessage(error) : reasonOf(error)).split('\n')[0]!.slice(0, 200);
 }
 
-/**
- * GET against one API server address with the environment's credentials (another apiserver than the kubeconfig's
- * server, e.g. each member behind the VIP). Resolves with the status; rejects when nothing answers in time.
- */
-export async function kubeGet(kubeConfig: KubeConfig, url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  const options: import('node:https').RequestOptions = { method: 'GET', timeout: timeoutMs, headers: {} };
-  await kubeConfig.applyToHTTPSOptions(options);
+/** GET with a deadline over http or https; the body is read up to 8 KiB. Rejects when nothing answers in time. */
+export function httpGet(url: string, options: RequestOptions & { timeoutMs: number }): Promise<{ status: number; body: string }> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
     const send = target.protocol === 'http:' ? plainRequest : request;
-    const req = send(target, options, (res) => {
+    const req = send(target, { ...options, method: 'GET', timeout: options.timeoutMs }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.length < 64 && chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 4096) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8').slice(0, 8192) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { name: 'TimeoutError' })));
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * GET against one API server address with the environment's credentials (another apiserver than the kubeconfig's
+ * server, e.g. each member behind the VIP).
+ */
+export async function kubeGet(kubeConfig: KubeConfig, url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  const options: RequestOptions = { headers: {} };
+  await kubeConfig.applyToHTTPSOptions(options);
+  return httpGet(url, { ...options, timeoutMs });
 }
 
 /** Seconds with one decimal for evidence: 14.2. */
