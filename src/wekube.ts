@@ -14,13 +14,12 @@ import type { Command, Notify, Services } from './chat/command.js';
 import { Access } from './chat/access.js';
 import { AuditLog } from './chat/audit.js';
 import { ChangeDesk } from './chat/changes.js';
-import { excerpt } from './chat/parse.js';
 import { ChatRouter } from './chat/router.js';
-import { translate, type MessageKey } from './chat/i18n.js';
-import { textReply, UserError, type Reply } from './chat/reply.js';
+import { UserError } from './chat/reply.js';
 import { aibotEnabled, ConfigError, WECOM_VARIABLES, wecomEnabled, type Config } from './config/load.js';
 import { wireAibot } from './wecom/aibot-wiring.js';
-import type { Recipient } from './config/schema.js';
+import { Channels } from './channel/channels.js';
+import type { Channel } from './channel/port.js';
 import { ConsoleChannel, startConsole } from './console/console.js';
 import { systemClock, type Clock } from './clock/clock.js';
 import { createHttpApp, type Readiness } from './http/app.js';
@@ -39,15 +38,9 @@ import { mountCallback } from './wecom/callback.js';
 import { WecomChannel } from './wecom/channel.js';
 import { CallbackCrypto } from './wecom/crypto.js';
 import { Inbox } from './wecom/inbox.js';
-import type { InboundMessage } from './wecom/messages.js';
+import { inboundMessages } from './wecom/inbound.js';
 import { Outbox } from './wecom/outbox.js';
 import { giveUpReporter } from './wecom/give-up-report.js';
-
-/** Where replies and notifications go: WeCom, or the console when WeCom is off. */
-interface Channel {
-  send(to: Recipient, reply: Reply, options?: { alongside?: () => void; key?: string }): Promise<void>;
-  fits(to: Recipient, reply: Reply): boolean;
-}
 
 export interface WekubeOptions {
   config: Config;
@@ -88,7 +81,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   /** Ops: who may approve everywhere; they hear of what the bot could not deliver. */
   const admins = () => Object.keys(config.access.users).filter((id) => Object.keys(config.environments).every((environment) => access.canApprove(access.user(id), environment)));
 
-  let channel: Channel;
+  let proactive: Channel;
   let wecomChannel: WecomChannel | undefined;
   let inbox: Inbox | undefined;
   /** Whether WeCom knows a userid (user/get); only when WeCom is configured. */
@@ -119,7 +112,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     };
     const giveUps = giveUpReporter({
       recipients: () => wecom.reportFailuresTo ?? admins().map((user) => ({ user })),
-      send: (to, reply) => channel.send(to, reply),
+      send: (to, reply) => channels.send(to, reply),
       logger: logger.child({ part: 'outbox' }),
       clock,
     });
@@ -137,7 +130,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     });
     metrics.sources.outboxPending = () => outbox.pending;
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
-    channel = wecomChannel;
+    proactive = wecomChannel;
     checks.wecom = () => api.tokenState();
     outbox.start();
     stopping.push(() => outbox.stop());
@@ -151,7 +144,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
         maxSkewSeconds: wecom.callbackMaxSkewSeconds,
         now,
         logger: logger.child({ part: 'callback' }),
-        onMessage: (message) => track(handleMessage(message)),
+        onMessage: (message) => track(inbound!.handle(message)),
         observe: (result, seconds) => {
           metrics.callbacks.inc({ result });
           metrics.callbackSeconds.observe(seconds);
@@ -163,8 +156,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     const write = options.terminal
       ? (text: string) => void options.terminal!.output.write(text)
       : (text: string) => logger.info({ message: text }, 'WeCom is off; not sent');
-    channel = new ConsoleChannel(write, config.locale);
+    proactive = new ConsoleChannel(write, config.locale);
   }
+  // The AI bot answers in the conversations it is asked in; everything else goes through the proactive adapter.
+  const aibot = aibotEnabled(config) && inbox
+    ? wireAibot({ config, inbox, db, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => track(inbound!.handle(message)) })
+    : undefined;
+  const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }));
 
   const template = checkedTemplate(config);
   const clusters = new Clusters(config);
@@ -180,11 +178,12 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   });
   if (clusters.names.length > 0 && unusable.length === clusters.names.length) logger.error('no environment has a usable cluster: cluster commands will fail until a kubeconfig is configured');
   const audit = await AuditLog.open(store, { now });
-  const notify = (to: Recipient, reply: Reply) => channel.send(to, reply);
+  const notify: Notify = (to, reply) => channels.send(to, reply);
   const changes = await ChangeDesk.open(store, {
     access,
     audit,
     notify,
+    live: (to) => channels.live(to),
     logger: logger.child({ part: 'changes' }),
     contextFor: (userId, environment) => router.contextFor(userId, environment),
     lookup: (name) => router.lookup(name),
@@ -203,7 +202,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     subscriptions,
     owners,
     routes: parseRoutes(config),
-    channel,
+    channel: channels,
     logger: logger.child({ part: 'alerts' }),
     now,
   });
@@ -248,78 +247,21 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     void work.finally(() => running.delete(work));
   }
 
-  /** Runs a line of text; the reply is queued together with `alongside` (marking the message done). */
-  async function runText(userId: string, text: string, alongside?: () => void): Promise<void> {
-    const reply = await router.handle({ userId, text });
-    await channel.send({ user: userId }, reply, { alongside });
+  /** A line typed in the console, answered in the console. */
+  async function runText(userId: string, text: string): Promise<void> {
+    const conversation = { channel: 'console', kind: 'single', id: userId } as const;
+    const live = channels.live({ conversation, user: userId });
+    await live.finish(await router.handle({ userId, text, conversation, progress: (reply) => live.progress(reply) }));
   }
 
   let stoppingNow = false;
-  /**
-   * Retries a write the store refused (a full disk) until it goes through: the message was acknowledged, so its
-   * start and its reply must not be dropped. Gives up only when wekube stops; a restart then runs or reports it.
-   */
-  async function untilStored(write: () => Promise<void> | void, key: string): Promise<void> {
-    for (let wait = 500; ; wait = Math.min(wait * 2, 30_000)) {
-      try {
-        return await write();
-      } catch (error) {
-        if (stoppingNow) throw error;
-        logger.warn({ err: error, key, retryInMs: wait }, 'could not store a step of a message; will try again');
-        await clock.sleep(wait);
-      }
-    }
-  }
-
-  async function handleMessage(message: InboundMessage): Promise<void> {
-    if (message.aibot) return aibot?.handle(message.aibot);
-    const key = message.dedupKey;
-    const reply = (to: string, answer: Reply) => untilStored(() => channel.send({ user: to }, answer, { alongside: () => inbox?.markDone(key) }), key);
-    try {
-      if (message.msgType === 'text' && message.content !== undefined) {
-        await untilStored(() => inbox?.started(key), key);
-        await reply(message.from, await router.handle({ userId: message.from, text: message.content }));
-      } else if (message.event === 'template_card_event' && message.eventKey) {
-        // A button of a card: its key is the command it stands for, run as the user who clicked (with every check).
-        await untilStored(() => inbox?.started(key), key);
-        const answer = await router.handle({ userId: message.from, text: message.eventKey, cardCode: message.responseCode });
-        const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
-        const [word, sub] = message.eventKey.toLowerCase().split(' ');
-        // A drill step card is replaced by the next step's card (the runner holds the click's code); a refused click
-        // leaves the card as it is, so the user can answer by typing.
-        const replacedLater = word === 'drill' && ['done', 'skip', 'fail'].includes(sub ?? '');
-        if (message.responseCode && wecomChannel && !replacedLater) {
-          const action = ACTION_LABELS[word === 'drill' ? `drill ${sub}` : word!] ?? 'card.action';
-          const label = translate(config.locale, action);
-          const card = wecomChannel;
-          await untilStored(() => card.updateCard(message.from, message.responseCode!, translate(config.locale, failed ? 'card.failed' : 'card.done', { action: label })), key);
-        }
-        await reply(message.from, answer);
-      } else if (message.msgType !== 'event') {
-        // Images, voice, files: not commands; point at help.
-        await reply(message.from, { ...textReply('hint.empty', undefined, 'muted'), urgent: true });
-      } else {
-        await untilStored(() => inbox?.done(key), key);
-      }
-    } catch (error) {
-      logger.error({ err: error, key }, 'message could not be handled');
-    }
-  }
-
-  const aibot = aibotEnabled(config) && inbox ? wireAibot({ config, inbox, db, router, logger: logger.child({ part: 'aibot' }), now, untilStored, mount, metrics, track }) : undefined;
-
-  if (inbox) {
-    const { toRun, interrupted } = inbox.unfinished();
-    for (const message of interrupted) {
-      const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
-      if (message.aibot && aibot) {
-        await aibot.interrupted(message.aibot, notice);
-        continue;
-      }
-      await channel.send({ user: message.from }, notice, { alongside: () => inbox.markDone(message.dedupKey) });
-    }
-    for (const message of toRun) track(handleMessage(message));
-    if (toRun.length + interrupted.length > 0) logger.info({ rerun: toRun.length, interrupted: interrupted.length }, 'inbox recovered after restart');
+  const inbound = inbox
+    ? inboundMessages({ inbox, router, channel: channels, appCards: wecomChannel, locale: config.locale, clock, logger: logger.child({ part: 'inbound' }), stopping: () => stoppingNow })
+    : undefined;
+  if (inbound) {
+    const { toRun, interrupted } = await inbound.recover();
+    for (const message of toRun) track(inbound.handle(message));
+    if (toRun.length + interrupted > 0) logger.info({ rerun: toRun.length, interrupted }, 'inbox recovered after restart');
   }
 
   const readiness = async (): Promise<Readiness> => {
@@ -379,17 +321,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     },
   };
 }
-
-/** What a card's buttons were, for the label that replaces them after a click. */
-const ACTION_LABELS: Record<string, MessageKey> = {
-  confirm: 'action.confirm',
-  cancel: 'action.cancel',
-  approve: 'action.approve',
-  claim: 'action.claim',
-  'drill resume': 'action.resume',
-  'drill abort': 'action.abort',
-  'drill start': 'action.start',
-};
 
 /** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
 function wireDrills(parts: { config: Config; db: Database; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import type { Reply } from '../chat/reply.js';
+import type { Channel } from '../channel/port.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
 import type { Database } from '../store/database.js';
@@ -52,18 +52,13 @@ interface StoredBatch extends Batch {
  */
 export const IMMEDIATE_GAP_MS = 10_000;
 
-export interface AlertChannel {
-  /** `alongside` is committed in the same transaction as the queued message. */
-  send(to: Recipient, reply: Reply, options?: { key?: string; alongside?: () => void }): Promise<void>;
-  fits(to: Recipient, reply: Reply): boolean;
-}
-
 export interface AlertEngineOptions {
   config: Config;
   subscriptions: Subscriptions;
   owners: OwnerDirectory;
   routes: readonly StaticRoute[];
-  channel: AlertChannel;
+  /** `alongside` is committed in the same transaction as the queued message. */
+  channel: Pick<Channel, 'send' | 'fits'>;
   logger: Logger;
   now?: () => number;
   /** Resolved alerts are kept this long to recognise late duplicates; firing ones unseen this long are dropped. */

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Address, Conversation, LiveReply } from '../channel/port.js';
 import type { Collection, Store } from '../store/store.js';
 import type { Access } from './access.js';
 import { markAudited, type AppState, type AuditLog } from './audit.js';
@@ -34,6 +35,8 @@ interface PendingChange {
   preview: Block[];
   before?: AppState;
   after?: AppState;
+  /** Where the requester asked (or confirmed): what happens to the change later is told there. */
+  conversation?: Conversation;
 }
 
 interface ChangesData {
@@ -59,6 +62,8 @@ export interface ChangeDeskOptions {
   access: Access;
   audit: AuditLog;
   notify: Notify;
+  /** The answer to the requester, where progress and result are one message if the channel can. */
+  live: (to: Address) => LiveReply;
   logger: Logger;
   /** The context a command runs in for a user (progress goes to that user). */
   contextFor: (userId: string, environment: string) => CommandContext;
@@ -118,6 +123,7 @@ export class ChangeDesk {
       preview: plan.preview,
       before: plan.before,
       after: plan.after,
+      conversation: context.conversation,
     };
     this.collection.data.pending.push(change);
     await this.collection.save();
@@ -139,8 +145,9 @@ export class ChangeDesk {
     if (change.state !== 'confirm') throw new UserError('change.alreadyConfirmed', { code, count: change.approvalsNeeded - change.approvals.length });
     if (change.approvalsNeeded === 0) {
       await this.#remove(change);
-      return this.#execute(this.#requestOf(change), change.requester, change);
+      return this.#execute(this.#requestOf(change), change.requester, change, context.progress);
     }
+    change.conversation = context.conversation ?? change.conversation;
     change.state = 'approve';
     change.deadline = this.#now() + APPROVAL_WINDOW_MS;
     await this.collection.save();
@@ -192,10 +199,11 @@ export class ChangeDesk {
       return { blocks: [{ type: 'text', text: msg('change.approvedMore', { count: remaining }), tone: 'info' }] };
     }
     await this.#remove(change);
-    await this.#tellRequester(change, msg('change.approvedRunning', { user: user.id }), 'info');
-    const outcome = await this.#execute(this.#requestOf(change), change.requester, change);
-    // The requester follows the run (progress and the result); the approver gets the result too.
-    await this.options.notify({ user: change.requester }, { ...outcome, urgent: true });
+    // The requester follows the run where they asked (progress and the result); the approver gets the result too.
+    const follow = this.options.live(this.#requester(change));
+    await follow.progress(this.#told(change, msg('change.approvedRunning', { user: user.id }), 'info'));
+    const outcome = await this.#execute(this.#requestOf(change), change.requester, change, (reply) => follow.progress(reply));
+    await follow.finish({ ...outcome, urgent: true });
     // A command that reports by other means (a drill announces its steps) leaves the approver a line of its own.
     return outcome.blocks.length > 0 ? outcome : { blocks: [{ type: 'text', text: [msg('change.approvedRan'), change.summary], tone: 'success' }] };
   }
@@ -251,9 +259,18 @@ export class ChangeDesk {
     }
   }
 
+  /** The conversation the requester asked in, or their single chat for changes from before conversations. */
+  #requester(change: PendingChange): Address {
+    return change.conversation ? { conversation: change.conversation, user: change.requester } : { user: change.requester };
+  }
+
   /** What happened to their change, with the change's summary under it. */
+  #told(change: PendingChange, text: Text, tone: Tone): Reply {
+    return { urgent: true, blocks: [{ type: 'text', text, tone }, { type: 'text', text: change.summary }] };
+  }
+
   #tellRequester(change: PendingChange, text: Text, tone: Tone): Promise<void> {
-    return this.options.notify({ user: change.requester }, { urgent: true, blocks: [{ type: 'text', text, tone }, { type: 'text', text: change.summary }] });
+    return this.options.notify(this.#requester(change), this.#told(change, text, tone));
   }
 
   #newCode(): string {

@@ -1,5 +1,5 @@
 import type { Config } from '../config/load.js';
-import type { Recipient } from '../config/schema.js';
+import type { Address, Conversation } from '../channel/port.js';
 import type { AlertClaims } from '../alerts/claims.js';
 import type { AlertEngine } from '../alerts/engine.js';
 import type { AlertmanagerApi } from '../alerts/alertmanager-api.js';
@@ -31,8 +31,8 @@ export interface User {
   roles: string[];
 }
 
-/** Sends a message to anyone through the channel the bot speaks on (progress, approvals, notifications). */
-export type Notify = (to: Recipient, reply: Reply) => Promise<void>;
+/** Sends a message to anyone, or back to a conversation, through the channel port (progress, approvals, notifications). */
+export type Notify = (to: Address, reply: Reply) => Promise<void>;
 
 /** The domain services commands use; each issue adds its own. */
 export interface Services {
@@ -73,6 +73,8 @@ export interface CommandContext {
   now: () => number;
   /** The command came from a card's button: the code that may replace that card in place (see Reply.replaces). */
   cardCode?: string;
+  /** Where the command was said, when it came from a chat. */
+  conversation?: Conversation;
 }
 
 /** What a mutating command will change, computed before anything is written. */

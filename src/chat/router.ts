@@ -1,5 +1,6 @@
 import { distance } from 'fastest-levenshtein';
 import type { Logger } from 'pino';
+import type { Conversation } from '../channel/port.js';
 import type { Config } from '../config/load.js';
 import { own } from '../config/own.js';
 import { Access } from './access.js';
@@ -15,6 +16,8 @@ export interface Incoming {
   text: string;
   /** Set when the text is a card button's key: the single-use code that may replace that card. */
   cardCode?: string;
+  /** Where it was said; an answer that comes later (a change approved later) goes back there. */
+  conversation?: Conversation;
   /** Where the command's progress goes (a live message in the conversation); default: a message to the user. */
   progress?: (reply: Reply) => Promise<void>;
 }
@@ -120,6 +123,7 @@ export class ChatRouter {
       const args = parseArgs(command, tokens.slice(1), config.locale);
       const context = this.contextFor(user.id, environment ?? config.defaultEnvironment, (more) => Object.assign(details, more), environments.length > 0);
       context.cardCode = incoming.cardCode;
+      context.conversation = incoming.conversation;
       if (incoming.progress) context.progress = incoming.progress;
       let reply: Reply;
       if (mutatesWith(command, args)) {

@@ -3,27 +3,41 @@ import type { ChatRouter } from '../chat/router.js';
 import { translate, type Locale } from '../chat/i18n.js';
 import { renderPlain } from '../chat/render-plain.js';
 import type { Reply } from '../chat/reply.js';
-import type { Recipient } from '../config/schema.js';
+import { recipientOf, separateMessages, type Address, type Channel, type LiveReply, type SendOptions } from '../channel/port.js';
 
-const describe = (to: Recipient) => ('user' in to ? to.user : 'chat' in to ? `chat ${to.chat}` : 'robot');
+const describe = (address: Address) => {
+  const to = recipientOf(address);
+  return 'user' in to ? to.user : 'chat' in to ? `chat ${to.chat}` : 'robot';
+};
 
 /**
  * The channel when WeCom is not configured: what would be sent to anyone is written out (to the terminal, or to
  * the log when there is none), so alerts and digests can be watched locally.
  */
-export class ConsoleChannel {
+export class ConsoleChannel implements Channel {
+  readonly name = 'console';
+
   constructor(
     private readonly write: (text: string) => void,
     private readonly locale: Locale,
   ) {}
 
-  async send(to: Recipient, reply: Reply, options: { alongside?: () => void } = {}): Promise<void> {
+  /** Whatever is addressed is written out. */
+  reaches(): boolean {
+    return true;
+  }
+
+  live(to: Address): LiveReply {
+    return separateMessages(this, to);
+  }
+
+  async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
     options.alongside?.();
     this.write(`${translate(this.locale, 'console.to', { to: describe(to) })}\n${renderPlain(reply, this.locale)}\n`);
   }
 
   /** The console has no limit of its own; it keeps to WeCom's smallest so what it shows is what WeCom would. */
-  fits(_to: Recipient, reply: Reply): boolean {
+  fits(_to: Address, reply: Reply): boolean {
     return Buffer.byteLength(renderPlain(reply, this.locale)) <= 2048;
   }
 }

@@ -93,4 +93,8 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX aibot_streams_by_age ON aibot_streams (created_at);
   `,
+  `
+  -- Whether a message's response_url was used (it answers once, for an hour): a later answer goes elsewhere.
+  ALTER TABLE aibot_streams ADD COLUMN responded INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

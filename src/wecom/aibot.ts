@@ -18,9 +18,15 @@ import type { InboundMessage } from './messages.js';
 
 /** WeCom polls a stream for at most 6 minutes from the user's message; past this the result goes by response_url. */
 export const STREAM_WINDOW_MS = 5.5 * 60_000;
+/** A response_url answers once within an hour (wecom-aibot.md §1.3.6); the margin covers a slow delivery. */
+export const RESPONSE_URL_MS = 55 * 60_000;
 /** A stream's content is at most 20480 bytes (wecom-aibot.md §1.3.5). */
 export const STREAM_BYTES = 20_480;
 
+/**
+ * A message the AI bot answers: its live message (a stream WeCom polls while `finished` is false) and its
+ * single-use response_url. A card click has no stream: it is opened finished and answered by its response_url.
+ */
 export interface LiveMessage {
   id: string;
   msgId: string;
@@ -28,11 +34,13 @@ export interface LiveMessage {
   finished: boolean;
   createdAt: number;
   responseUrl?: string;
+  responded: boolean;
 }
 
 /**
  * The live messages of commands asked through the AI bot, by stream id, kept in the database for as long as WeCom
- * may poll them: a restart keeps answering their refreshes.
+ * may poll them or their response_url may answer: a restart keeps answering their refreshes, and a change approved
+ * later still answers in the conversation it was asked in.
  */
 export class LiveMessages {
   readonly #statements;
@@ -42,21 +50,22 @@ export class LiveMessages {
     private readonly now: () => number,
   ) {
     const sql = db.sql;
-    const columns = 'id, msg_id AS msgId, content, finished, created_at AS createdAt, response_url AS responseUrl';
+    const columns = 'id, msg_id AS msgId, content, finished, created_at AS createdAt, response_url AS responseUrl, responded';
     this.#statements = {
-      insert: sql.prepare('INSERT INTO aibot_streams (id, msg_id, content, finished, created_at, response_url) VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (msg_id) DO NOTHING'),
+      insert: sql.prepare('INSERT INTO aibot_streams (id, msg_id, content, finished, created_at, response_url) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING'),
       byId: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE id = ?`),
       byMsg: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE msg_id = ?`),
       update: sql.prepare('UPDATE aibot_streams SET content = ?, finished = ? WHERE id = ?'),
+      responded: sql.prepare('UPDATE aibot_streams SET responded = 1 WHERE id = ?'),
       prune: sql.prepare('DELETE FROM aibot_streams WHERE created_at < ?'),
     };
   }
 
   /** The live message of a message, opened now with `content` unless it already is. */
-  open(msgId: string, content: string, responseUrl?: string): LiveMessage {
+  open(msgId: string, content: string, responseUrl?: string, finished = false): LiveMessage {
     this.db.transaction(() => {
-      this.#statements.prune.run(this.now() - 7 * 60_000);
-      this.#statements.insert.run(randomBytes(12).toString('hex'), msgId, fitStream(content), this.now(), responseUrl ?? null);
+      this.#statements.prune.run(this.now() - 65 * 60_000);
+      this.#statements.insert.run(randomBytes(12).toString('hex'), msgId, fitStream(content), finished ? 1 : 0, this.now(), responseUrl ?? null);
     });
     return this.forMessage(msgId)!;
   }
@@ -70,25 +79,43 @@ export class LiveMessages {
   }
 
   /** What WeCom shows next; only the newest 20480 bytes fit, so the oldest progress gives way. */
-  set(live: LiveMessage, content: string, finished: boolean): void {
+  set(live: LiveMessage, content: string, finished: boolean, alongside?: () => void): void {
     live.content = fitStream(content);
     live.finished = finished;
-    this.db.transaction(() => this.#statements.update.run(live.content, finished ? 1 : 0, live.id));
+    this.db.transaction(() => {
+      this.#statements.update.run(live.content, finished ? 1 : 0, live.id);
+      alongside?.();
+    });
+  }
+
+  /** The response_url was used; `alongside` is committed with the mark. */
+  markResponded(live: LiveMessage, alongside?: () => void): void {
+    live.responded = true;
+    this.db.transaction(() => {
+      this.#statements.responded.run(live.id);
+      alongside?.();
+    });
   }
 
   /** Whether WeCom still polls this stream. */
   polled(live: LiveMessage): boolean {
-    return this.now() - live.createdAt < STREAM_WINDOW_MS;
+    return !live.finished && this.now() - live.createdAt < STREAM_WINDOW_MS;
+  }
+
+  /** Whether its response_url may still answer. */
+  answerable(live: LiveMessage): boolean {
+    return live.responseUrl !== undefined && !live.responded && this.now() - live.createdAt < RESPONSE_URL_MS;
   }
 }
 
 const row = (found: unknown): LiveMessage | undefined => {
   if (!found) return undefined;
-  const record = found as Omit<LiveMessage, 'finished' | 'responseUrl'> & { finished: number; responseUrl: string | null };
-  return { ...record, finished: record.finished === 1, responseUrl: record.responseUrl ?? undefined };
+  const record = found as Omit<LiveMessage, 'finished' | 'responseUrl' | 'responded'> & { finished: number; responseUrl: string | null; responded: number };
+  return { ...record, finished: record.finished === 1, responseUrl: record.responseUrl ?? undefined, responded: record.responded === 1 };
 };
 
-function fitStream(content: string): string {
+/** The newest part of a live message's content that fits WeCom's 20480 bytes. */
+export function fitStream(content: string): string {
   if (Buffer.byteLength(content) <= STREAM_BYTES) return content;
   const parts = splitUtf8(content, STREAM_BYTES - 8);
   return `…\n${parts[parts.length - 1]!}`;
@@ -106,7 +133,7 @@ export interface AibotOptions {
   /** The answer to a message that is not a command (an image, a file): where to find the commands. */
   notACommand: () => string;
   /** Runs a new message after the ack (with its live message, for commands). */
-  onMessage: (message: AibotMessage) => void;
+  onMessage: (message: InboundMessage) => void;
   observe?: (result: CallbackResult, seconds: number) => void;
 }
 
@@ -122,7 +149,8 @@ export function mountAibot(router: Router, options: AibotOptions): void {
     ctx.type = 'application/json';
     ctx.body = { encrypt, msgsignature: options.crypto.signature(timestamp, nonce, encrypt), timestamp: Number(timestamp), nonce };
   };
-  const stream = (live: LiveMessage) => ({ msgtype: 'stream', stream: { id: live.id, finish: live.finished, content: live.content } });
+  // Until the command shows something, its live message says it is working on it.
+  const stream = (live: LiveMessage) => ({ msgtype: 'stream', stream: { id: live.id, finish: live.finished, content: live.content || (live.finished ? '' : options.working()) } });
 
   router.get('/wecom/aibot', (ctx) =>
     handle(ctx, async () => {
@@ -161,9 +189,10 @@ export function mountAibot(router: Router, options: AibotOptions): void {
         return 'accepted';
       }
 
+      const inbound = inboundOf(message, options.now());
       let seen: 'new' | 'duplicate';
       try {
-        seen = await options.inbox.accept(inboundOf(message, options.now()));
+        seen = await options.inbox.accept(inbound);
       } catch (error) {
         options.logger.error({ err: error }, 'could not record the AI bot callback; answering 503');
         throw new Refusal(503, 'store-failed', 'store unavailable');
@@ -177,17 +206,19 @@ export function mountAibot(router: Router, options: AibotOptions): void {
         return 'duplicate';
       }
       if (command) {
-        const live = options.live.open(message.msgId, options.working(), message.responseUrl);
+        const live = options.live.open(message.msgId, '', message.responseUrl);
         reply(ctx, nonce, stream(live));
       } else if (message.msgType !== 'event') {
         // An image or a file (single chat only): not a command; the answer says where the commands are.
         reply(ctx, nonce, { msgtype: 'stream', stream: { id: randomBytes(12).toString('hex'), finish: true, content: options.notACommand() } });
       } else {
-        // Events (card clicks are sent once and dropped after 5 s): an empty answer at once, the work after it.
+        // Events (card clicks are sent once and dropped after 5 s): an empty answer at once, the work after it,
+        // answered through the click's response_url.
+        if (message.eventKey) options.live.open(message.msgId, '', message.responseUrl, true);
         ctx.status = 200;
         ctx.body = '';
       }
-      setImmediate(() => options.onMessage(message));
+      setImmediate(() => options.onMessage(inbound));
       return 'accepted';
     }),
   );
@@ -195,5 +226,14 @@ export function mountAibot(router: Router, options: AibotOptions): void {
 
 /** The inbox's record of an AI bot message: deduplicated by msgid, recovered after a restart like the app's. */
 export function inboundOf(message: AibotMessage, now: number): InboundMessage {
-  return { from: message.from, createTime: Math.floor(now / 1000), msgType: message.msgType, content: message.text, eventKey: message.eventKey, dedupKey: `aibot:${message.msgId}`, aibot: message };
+  return {
+    from: message.from,
+    createTime: Math.floor(now / 1000),
+    msgType: message.msgType,
+    content: message.text,
+    event: message.eventType,
+    eventKey: message.eventKey,
+    dedupKey: `aibot:${message.msgId}`,
+    aibot: message,
+  };
 }

@@ -2,15 +2,9 @@ import { randomBytes } from 'node:crypto';
 import type { Locale } from '../chat/i18n.js';
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
+import { inConversation, recipientOf, separateMessages, type Address, type Channel, type LiveReply, type SendOptions } from '../channel/port.js';
 import { byteLimit, type Outbox } from './outbox.js';
 import { render, renderCard, type MessageFormat } from './render.js';
-
-export interface SendOptions {
-  /** A change committed in the same write as the queued message (see state.ts). */
-  alongside?: () => void;
-  /** The producer's id for the message: sending the same key again does nothing. */
-  key?: string;
-}
 
 /** WeCom refuses a card whose button key (the command) is over 1024 bytes; such an action is typed instead. */
 const BUTTON_KEY_BYTES = 1024;
@@ -25,7 +19,9 @@ function withSendableActions(reply: Reply): Reply {
  * actions goes to a user as a template card with buttons (markdown format; the text format is for the WeChat
  * plugin, which shows neither markdown nor cards, so there the actions are commands to type).
  */
-export class WecomChannel {
+export class WecomChannel implements Channel {
+  readonly name = 'wecom';
+
   constructor(
     private readonly outbox: Outbox,
     private readonly locale: Locale,
@@ -36,7 +32,17 @@ export class WecomChannel {
     return this.format === 'markdown' && 'user' in to && (reply.actions?.length ?? 0) > 0;
   }
 
-  send(to: Recipient, original: Reply, options: SendOptions = {}): Promise<void> {
+  /** Users, app group chats and group robots; of conversations, only the app's own (single chats). */
+  reaches(to: Address): boolean {
+    return !inConversation(to) || to.conversation.channel === this.name;
+  }
+
+  live(to: Address): LiveReply | undefined {
+    return this.reaches(to) ? separateMessages(this, to) : undefined;
+  }
+
+  send(address: Address, original: Reply, options: SendOptions = {}): Promise<void> {
+    const to = recipientOf(address);
     const reply = withSendableActions(original);
     const urgent = reply.urgent ?? false;
     if (this.#asCard(to, reply)) {
@@ -51,7 +57,8 @@ export class WecomChannel {
    * Whether the reply goes out as one message to this recipient, measured as escaped JSON (a newline costs two
    * bytes), which is never less than what WeCom counts.
    */
-  fits(to: Recipient, original: Reply): boolean {
+  fits(address: Address, original: Reply): boolean {
+    const to = recipientOf(address);
     const reply = withSendableActions(original);
     if (this.#asCard(to, reply)) return true;
     return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= byteLimit(to, this.format);

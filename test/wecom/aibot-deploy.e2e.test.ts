@@ -77,8 +77,17 @@ describe('deploys from the group chat', () => {
     expect(await wecom.final(await wecom.say('zhaoliu', `confirm ${code}`, { group: GROUP }))).toMatch(/lisi/);
     const confirmed = await wecom.final(await wecom.say('lisi', `confirm ${code}`, { group: GROUP }));
     expect(confirmed).toMatch(/zhaoliu/);
+    // The approver is asked in their own chat with the app, with the change and how to approve it.
+    expect(bot.fake.shown('user:zhaoliu').some((sent) => sent.content.includes(`approve ${code}`))).toBe(true);
     const approved = await wecom.final(await wecom.say('zhaoliu', `approve ${code}`, { group: GROUP }), 90_000);
     expect(approved).toMatch(/order-service/);
+    // The requester hears of it where they asked: in the group, quoting their confirm, once, with the result.
+    await waitFor(() => bot.fake.shown(`group:${GROUP}`).length > 0, 30_000, 'the requester was answered in the group');
+    const told = bot.fake.shown(`group:${GROUP}`);
+    expect(told).toHaveLength(1);
+    expect(told[0]!.content).toMatch(/zhaoliu/);
+    expect(told[0]!.content).toMatch(/1\.0\.1/);
+    expect(bot.fake.shown('user:lisi')).toHaveLength(0);
     const status = await wecom.final(await wecom.say('lisi', 'status order-service @prod', { group: GROUP }), 30_000);
     expect(status).toMatch(/1\.0\.1/);
   });

@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import type { Reply } from '../chat/reply.js';
+import { recipientLabel } from '../config/schema.js';
+import { inConversation, type Address, type Channel, type ChannelName, type LiveReply, type SendOptions } from './port.js';
+
+/**
+ * Every adapter behind the one port. A reply goes back through the adapter of the conversation it answers; when
+ * that adapter cannot reach it any more (an AI-bot message past WeCom's answer window), it goes to the user's single
+ * chat on the proactive adapter instead. Notifications (approvals, alerts, drills) go through the proactive adapter:
+ * the WeCom app when it is configured, else the console.
+ */
+export class Channels implements Channel {
+  readonly name: ChannelName;
+  readonly #byName = new Map<ChannelName, Channel>();
+
+  constructor(
+    private readonly proactive: Channel,
+    others: readonly Channel[],
+    private readonly logger: Logger,
+  ) {
+    this.name = proactive.name;
+    for (const channel of [proactive, ...others]) this.#byName.set(channel.name, channel);
+  }
+
+  /** The adapter that delivers to an address, and the address it delivers to. */
+  #route(to: Address): { channel: Channel; to: Address } | undefined {
+    if (inConversation(to)) {
+      const own = this.#byName.get(to.conversation.channel);
+      if (own?.reaches(to)) return { channel: own, to };
+      to = { user: to.user };
+    }
+    return this.proactive.reaches(to) ? { channel: this.proactive, to } : undefined;
+  }
+
+  reaches(to: Address): boolean {
+    return this.#route(to) !== undefined;
+  }
+
+  async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
+    const route = this.#route(to);
+    if (route) return route.channel.send(route.to, reply, options);
+    // Nothing can deliver it (an AI bot alone cannot speak unprompted): said in the log, and the work goes on.
+    this.logger.warn({ to: inConversation(to) ? `${to.conversation.channel}:${to.conversation.kind}` : recipientLabel(to) }, 'no channel reaches this recipient; message not sent');
+    options.alongside?.();
+  }
+
+  fits(to: Address, reply: Reply): boolean {
+    const route = this.#route(to);
+    return route ? route.channel.fits(route.to, reply) : true;
+  }
+
+  live(to: Address): LiveReply {
+    if (inConversation(to)) {
+      const own = this.#byName.get(to.conversation.channel)?.live(to);
+      if (own) return own;
+    }
+    const route = this.#route(to);
+    return route?.channel.live(route.to) ?? { progress: (reply) => this.send(to, reply), finish: (reply, options) => this.send(to, reply, options) };
+  }
+}
