@@ -11,11 +11,15 @@ export default defineCommand({
   name: 'alerts',
   aliases: ['告警'],
   summary: 'cmd.alerts',
-  examples: ['alerts', 'alerts @prod', 'alerts chat create 值班群 lisi zhaoliu wangwu'],
+  examples: ['alerts', 'alerts @prod', 'alerts card a3f2c1', 'alerts chat create 值班群 lisi zhaoliu wangwu'],
   args: [{ name: 'subcommand', kind: 'rest' }] as const,
   environment: true,
   async run(context, args) {
-    if (args.subcommand) return createChat(context, args.subcommand);
+    if (args.subcommand) {
+      const [word, id, ...extra] = tokenize(args.subcommand);
+      if (word?.toLowerCase() === 'card' && id && extra.length === 0) return groupCard(context, id);
+      return createChat(context, args.subcommand);
+    }
     // Without @env every alert shows: a firing prod critical must never hide behind the default environment. With
     // one, alerts that name an environment (an env or environment label) must name that one; others always show.
     const env = context.environmentNamed ? context.environment : translate(context.locale, 'alerts.allEnvironments');
@@ -39,6 +43,16 @@ export default defineCommand({
     return { blocks };
   },
 });
+
+/**
+ * `alerts card <id>`: an alert group's card as it stands now, firing or resolved (the card's 刷新 button). From a
+ * click it replaces the clicked card in place, since a WeCom card changes only once per response code.
+ */
+function groupCard(context: CommandContext, typed: string): Reply {
+  const card = context.services.alerts.card(typed.replace(/^#/, '').toLowerCase());
+  if (!card) throw new UserError('alerts.cardUnknown', { id: excerpt(typed, 20) });
+  return { ...card, replaces: context.cardCode };
+}
 
 /**
  * `alerts chat create <name> <members…>` (ops): a group chat the app creates (appchat/create), so the `{chat: …}`

@@ -17,6 +17,10 @@ export default defineCommand({
     const now = context.now();
     context.services.claims.put({ groupId: group.id, alertname: group.alertname, app: group.app ?? '', claimedBy: context.user.id, claimedAt: now, since: group.since });
     context.record({ app: group.app });
+    // Everyone's card of the group shows who took it; a click's own card is replaced by the click's answer.
+    const clicked = context.cardCode ? context.services.alerts.card(group.id) : undefined;
+    await context.services.alerts.updateCard(group.id, { except: clicked ? context.user.id : undefined });
+    if (clicked) return { ...clicked, replaces: context.cardCode };
     return {
       blocks: [{ type: 'text', tone: 'success', text: msg('claim.done', { id: group.id, alertname: group.alertname, app: group.app ?? '-', ack: durationText(context.locale, now - group.since) }) }],
     };

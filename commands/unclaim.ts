@@ -16,6 +16,7 @@ export default defineCommand({
     const mayUnclaim = group.claim.claimedBy === context.user.id || context.access.summary(context.user).approve;
     if (!mayUnclaim) throw new UserError('claim.notYours', { id: group.id, user: group.claim.claimedBy });
     context.services.claims.remove(group.id);
+    await context.services.alerts.updateCard(group.id);
     return { blocks: [{ type: 'text', tone: 'muted', text: msg('claim.undone', { id: group.id, alertname: group.alertname }) }] };
   },
 });

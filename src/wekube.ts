@@ -35,6 +35,7 @@ import { DrillSchedules } from './drills/schedule.js';
 import { Store } from './store/store.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
+import { WecomCards } from './wecom/cards.js';
 import { WecomChannel } from './wecom/channel.js';
 import { CallbackCrypto } from './wecom/crypto.js';
 import { Inbox } from './wecom/inbox.js';
@@ -117,19 +118,21 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       clock,
     });
     stopping.push(async () => giveUps.stop());
+    const cards = new WecomCards(db, now);
     const outbox = new Outbox(db, {
       api,
       logger: logger.child({ part: 'outbox' }),
       clock,
       giveUpAfterMs: wecom.giveUpAfter,
       onSent: (kind) => metrics.outboxSent.inc({ kind }),
+      onCardSent: (taskId, code) => cards.sent(taskId, code),
       onGiveUp: (failed) => {
         metrics.outboxFailed.inc();
         giveUps.report(failed);
       },
     });
     metrics.sources.outboxPending = () => outbox.pending;
-    wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat);
+    wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat, cards);
     proactive = wecomChannel;
     checks.wecom = () => api.tokenState();
     outbox.start();
@@ -197,7 +200,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const subscriptions = await Subscriptions.open(store);
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
+  const claims = new AlertClaims(db);
   const alerts = await AlertEngine.open(db, {
+    claims,
     config,
     subscriptions,
     owners,
@@ -235,7 +240,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     config,
     commands: options.commands ?? allCommands,
     access,
-    services: { clusters, template, audit, changes, alerts, claims: new AlertClaims(db), subscriptions, alertmanager, registries, drills: drills.runner, appChats },
+    services: { clusters, template, audit, changes, alerts, claims, subscriptions, alertmanager, registries, drills: drills.runner, appChats },
     notify,
     logger: logger.child({ part: 'chat' }),
     now,

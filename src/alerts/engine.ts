@@ -1,6 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Channel } from '../channel/port.js';
+import { alertCard, groupState, silenceMatchers } from './card.js';
+import { groupId, type AlertClaims } from './claims.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
 import type { Database } from '../store/database.js';
@@ -58,7 +60,9 @@ export interface AlertEngineOptions {
   owners: OwnerDirectory;
   routes: readonly StaticRoute[];
   /** `alongside` is committed in the same transaction as the queued message. */
-  channel: Pick<Channel, 'send' | 'fits'>;
+  channel: Pick<Channel, 'send' | 'fits' | 'update'>;
+  /** Who took which group: shown on the group's card. */
+  claims?: AlertClaims;
   logger: Logger;
   now?: () => number;
   /** Resolved alerts are kept this long to recognise late duplicates; firing ones unseen this long are dropped. */
@@ -74,12 +78,16 @@ export interface IngestResult {
   resolved: number;
 }
 
+const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
+
 export class AlertEngine {
   readonly #now: () => number;
   readonly #statements;
   /** Batches being handed to the outbox: new alerts go to a new batch. */
   readonly #flushingIds = new Set<number>();
   #flushing: Promise<void> | undefined;
+  /** Alertmanager's address as its webhooks give it, for the cards' link. */
+  #externalURL: string | undefined;
   #prunedAt = 0;
 
   private constructor(
@@ -91,8 +99,12 @@ export class AlertEngine {
     this.#statements = {
       alert: sql.prepare('SELECT data FROM alerts WHERE fingerprint = ?').pluck(),
       saveAlert: sql.prepare(
-        'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, data) VALUES (@fingerprint, @status, @startsAt, @lastSeen, @data) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, data = excluded.data',
+        'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES (@fingerprint, @status, @startsAt, @lastSeen, @groupId, @data) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data',
       ),
+      group: sql.prepare('SELECT data FROM alerts WHERE group_id = ?').pluck(),
+      groupFiring: sql.prepare("SELECT count(*) FROM alerts WHERE group_id = ? AND status = 'firing'").pluck(),
+      ungrouped: sql.prepare('SELECT data FROM alerts WHERE group_id IS NULL').pluck(),
+      setGroup: sql.prepare('UPDATE alerts SET group_id = ? WHERE fingerprint = ?'),
       touchAlert: sql.prepare('UPDATE alerts SET last_seen = ? WHERE fingerprint = ?'),
       firing: sql.prepare("SELECT data FROM alerts WHERE status = 'firing'").pluck(),
       pruneResolved: sql.prepare("DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?"),
@@ -112,13 +124,24 @@ export class AlertEngine {
   }
 
   static async open(db: Database, options: AlertEngineOptions): Promise<AlertEngine> {
-    return new AlertEngine(db, options);
+    const engine = new AlertEngine(db, options);
+    // Alerts stored before groups had a column get theirs once.
+    const statements = engine.#statements;
+    db.transaction(() => {
+      for (const data of statements.ungrouped.all() as string[]) {
+        const alert = JSON.parse(data) as StoredAlert;
+        statements.setGroup.run(groupId(alert.labels.alertname ?? '?', alert.labels.app), alert.fingerprint);
+      }
+    });
+    return engine;
   }
 
   /** Stages 1-4 for one webhook; resolves once the new state is committed, and changes nothing if it is not. */
   async ingest(webhook: Webhook): Promise<IngestResult> {
     const now = this.#now();
     const result: IngestResult = { alerts: webhook.alerts.length, firing: 0, resolved: 0 };
+    const resolvedGroups = new Set<string>();
+    if (webhook.externalURL) this.#externalURL = webhook.externalURL;
     this.db.transaction(() => {
       const batches = new Map<string, StoredBatch>();
       for (const alert of webhook.alerts) {
@@ -127,16 +150,35 @@ export class AlertEngine {
         const recipients = change.event === 'firing' ? this.#routeFiring(change.stored, alert, now) : this.#routeResolved(change.stored);
         this.#saveAlert(change.stored);
         for (const recipient of recipients) this.#addToBatch(batches, recipient, alert, change.event, webhook.externalURL, now);
+        if (change.event === 'resolved') resolvedGroups.add(groupOf(change.stored));
         result[change.event]++;
       }
       for (const batch of batches.values()) this.#statements.saveBatch.run(JSON.stringify(batch), batch.id);
     });
+    // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
+    for (const id of resolvedGroups) {
+      if ((this.#statements.groupFiring.get(id) as number) === 0) await this.updateCard(id).catch((error: unknown) => this.options.logger.warn({ err: error, group: id }, 'alert card could not be updated'));
+    }
     return result;
+  }
+
+  /** The card of an alert group as it stands now; undefined when nothing of it is kept. */
+  card(id: string): ReturnType<typeof alertCard> | undefined {
+    const { config } = this.options;
+    const alerts = (this.#statements.group.all(id) as string[]).map((data) => JSON.parse(data) as StoredAlert);
+    const state = groupState(alerts, this.options.claims?.get(id));
+    return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.#externalURL ?? config.alerts.alertmanagerUrl, now: this.#now() });
+  }
+
+  /** Brings the group's sent cards up to date where the channel can; `except` is a user whose card a click updates itself. */
+  async updateCard(id: string, options?: { except?: string }): Promise<void> {
+    const card = this.card(id);
+    if (card) await this.options.channel.update(card, options);
   }
 
   #saveAlert(alert: StoredAlert): void {
     const { fingerprint, status, startsAt, lastSeen } = alert;
-    this.#statements.saveAlert.run({ fingerprint, status, startsAt, lastSeen, data: JSON.stringify(alert) });
+    this.#statements.saveAlert.run({ fingerprint, status, startsAt, lastSeen, groupId: groupOf(alert), data: JSON.stringify(alert) });
   }
 
   /** Is this alert news? Records that it was seen either way; returns the changed state when it is news. */
@@ -245,7 +287,7 @@ export class AlertEngine {
         firstSeen: now,
         lastSeen: now,
         samples: [],
-        silence: app ? `alertname=${JSON.stringify(alertname)} app=${JSON.stringify(app)}` : `alertname=${JSON.stringify(alertname)}`,
+        silence: silenceMatchers(alertname, app),
       };
       batch.groups.push(group);
     }

@@ -1,4 +1,5 @@
 import { formatTime, type Locale } from '../chat/i18n.js';
+import { cardActions, cardRef } from './card.js';
 import { groupId } from './claims.js';
 import { own } from '../config/own.js';
 import { excerpt } from '../chat/parse.js';
@@ -91,12 +92,12 @@ export function renderBatch(batch: Batch, options: RenderOptions): Reply {
     const oneTap = batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here';
     if (silence && hint && !oneTap && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg(hint, { matchers: silence.silence }), tone: 'muted' });
     const reply: Reply = { blocks };
-    // A single firing group sent at once to a user gets one-tap claim and silence where the channel has buttons.
+    // A single firing group sent at once to a user is its group's card: one-tap claim, silence and refresh where the
+    // channel has buttons, updated in place as the group changes.
     if (oneTap && silence) {
-      reply.actions = [
-        { label: msg('action.claim'), command: `claim ${groupId(silence.alertname, silence.app)}`, style: 'primary' },
-        { label: msg('alerts.silenceAction'), command: `silence ${silence.silence} 2h` },
-      ];
+      const id = groupId(silence.alertname, silence.app);
+      reply.actions = cardActions({ id, firing: silence.firing, silence: silence.silence });
+      reply.ref = cardRef(id);
     }
     return reply;
   };

@@ -49,6 +49,10 @@ export class Channels implements Channel {
     return route ? route.channel.fits(route.to, reply) : true;
   }
 
+  async update(reply: Reply & { ref: string }, options?: { except?: string }): Promise<void> {
+    for (const channel of this.#byName.values()) await channel.update(reply, options);
+  }
+
   live(to: Address): LiveReply {
     if (inConversation(to)) {
       const own = this.#byName.get(to.conversation.channel)?.live(to);

@@ -52,6 +52,11 @@ export interface Channel {
   fits(to: Address, reply: Reply): boolean;
   /** The answer to a message at this address; undefined when this adapter cannot answer there any more. */
   live(to: Address): LiveReply | undefined;
+  /**
+   * Updates in place the messages sent with `reply.ref` that the channel can still update (WeCom app cards, once per
+   * response code); `except` is a user whose message the current click updates itself. Elsewhere nothing happens.
+   */
+  update(reply: Reply & { ref: string }, options?: { except?: string }): Promise<void>;
 }
 
 /** A live reply where the channel has no message to update: every progress and the result go as messages of their own. */

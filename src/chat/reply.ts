@@ -40,6 +40,11 @@ export interface Reply {
    * the click on it); elsewhere it is sent as a new message.
    */
   replaces?: string;
+  /**
+   * Names the message (an alert group's card) so later news can update it in place where the channel can
+   * (`Channel.update`); where it cannot, the news comes the usual way.
+   */
+  ref?: string;
 }
 
 export const msg = (key: MessageKey, params?: Params): Text => (params ? { key, params } : { key });

@@ -27,6 +27,9 @@ export class ConsoleChannel implements Channel {
     return true;
   }
 
+  /** Lines written cannot change. */
+  async update(): Promise<void> {}
+
   live(to: Address): LiveReply {
     return separateMessages(this, to);
   }

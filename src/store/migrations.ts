@@ -97,4 +97,20 @@ export const MIGRATIONS: readonly string[] = [
   -- Whether a message's response_url was used (it answers once, for an hour): a later answer goes elsewhere.
   ALTER TABLE aibot_streams ADD COLUMN responded INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- WeCom app cards that may be updated later (see wecom/cards.ts): the send's single-use response code, by task id.
+  CREATE TABLE wecom_cards (
+    task_id TEXT PRIMARY KEY,
+    ref TEXT NOT NULL,
+    user TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    code TEXT,
+    code_at INTEGER
+  );
+  CREATE INDEX wecom_cards_by_ref ON wecom_cards (ref);
+  CREATE INDEX wecom_cards_by_age ON wecom_cards (sent_at);
+  -- The alert group (alertname and app) of each alert, so a group's state is one indexed read.
+  ALTER TABLE alerts ADD COLUMN group_id TEXT;
+  CREATE INDEX alerts_by_group ON alerts (group_id, status);
+  `,
 ];

@@ -41,6 +41,9 @@ export class AibotChannel implements Channel {
     options.alongside?.();
   }
 
+  /** A passive answer cannot be changed after it was given. */
+  async update(): Promise<void> {}
+
   live(to: Address): LiveReply | undefined {
     const stream = this.#stream(to);
     if (!stream) return undefined;

@@ -3,6 +3,7 @@ import type { Locale } from '../chat/i18n.js';
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
 import { inConversation, recipientOf, separateMessages, type Address, type Channel, type LiveReply, type SendOptions } from '../channel/port.js';
+import type { WecomCards } from './cards.js';
 import { byteLimit, type Outbox } from './outbox.js';
 import { render, renderCard, type MessageFormat } from './render.js';
 
@@ -19,6 +20,8 @@ function withSendableActions(reply: Reply): Reply {
  * actions goes to a user as a template card with buttons (markdown format; the text format is for the WeChat
  * plugin, which shows neither markdown nor cards, so there the actions are commands to type).
  */
+const newTaskId = () => `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+
 export class WecomChannel implements Channel {
   readonly name = 'wecom';
 
@@ -26,6 +29,7 @@ export class WecomChannel implements Channel {
     private readonly outbox: Outbox,
     private readonly locale: Locale,
     private readonly format: MessageFormat,
+    private readonly cards?: WecomCards,
   ) {}
 
   #asCard(to: Recipient, reply: Reply): boolean {
@@ -45,10 +49,15 @@ export class WecomChannel implements Channel {
     const to = recipientOf(address);
     const reply = withSendableActions(original);
     const urgent = reply.urgent ?? false;
-    if (this.#asCard(to, reply)) {
-      const card = renderCard(reply, this.locale, `wekube-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`);
+    if (this.#asCard(to, reply) && 'user' in to) {
+      // A card named by a ref keeps its task id when a click replaces it, so later updates find it.
+      const taskId = (reply.ref && reply.replaces && this.cards?.taskOf(reply.ref, to.user)) || newTaskId();
+      const card = renderCard(reply, this.locale, taskId);
       if (reply.replaces) return this.outbox.enqueue(to, JSON.stringify({ responseCode: reply.replaces, card }), 'update_template_card', { urgent, ...options });
-      return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', { urgent, ...options });
+      const { ref } = reply;
+      const cards = this.cards;
+      const alongside = ref && cards ? () => (cards.open(taskId, ref, to.user), options.alongside?.()) : options.alongside;
+      return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', { urgent, ...options, alongside });
     }
     return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, { urgent, ...options });
   }
@@ -62,6 +71,18 @@ export class WecomChannel implements Channel {
     const reply = withSendableActions(original);
     if (this.#asCard(to, reply)) return true;
     return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= byteLimit(to, this.format);
+  }
+
+  /** Each card sent with this ref whose send code is unspent becomes the new reply, in place. */
+  async update(original: Reply & { ref: string }, options: { except?: string } = {}): Promise<void> {
+    if (!this.cards || this.format !== 'markdown') return;
+    const reply = withSendableActions(original);
+    const cards = this.cards;
+    for (const card of cards.usable(original.ref)) {
+      if (card.user === options.except) continue;
+      const content = JSON.stringify({ responseCode: card.code, card: renderCard(reply, this.locale, card.taskId) });
+      await this.outbox.enqueue({ user: card.user }, content, 'update_template_card', { alongside: () => cards.spend(card.taskId) });
+    }
   }
 
   /** Greys out the buttons of the card a user clicked, showing what came of it. */

@@ -96,7 +96,8 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
    */
   async function greyOut(message: InboundMessage, command: string, answer: Reply): Promise<void> {
     const [word, sub] = command.toLowerCase().split(' ');
-    if (!parts.appCards || (word === 'drill' && ['done', 'skip', 'fail'].includes(sub ?? ''))) return;
+    // An answer that replaces the card spends the click's code itself.
+    if (!parts.appCards || answer.replaces === message.responseCode || (word === 'drill' && ['done', 'skip', 'fail'].includes(sub ?? ''))) return;
     const failed = answer.blocks.some((block) => 'tone' in block && block.tone === 'error');
     const label = translate(parts.locale, ACTION_LABELS[word === 'drill' ? `drill ${sub}` : word!] ?? 'card.action');
     await parts.appCards.updateCard(message.from, message.responseCode!, translate(parts.locale, failed ? 'card.failed' : 'card.done', { action: label }));

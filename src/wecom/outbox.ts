@@ -119,11 +119,13 @@ export interface OutboxOptions {
   /** How long transient errors are retried before a message is given up. */
   giveUpAfterMs?: number;
   onSent?: (kind: string) => void;
+  /** A card WeCom accepted, with the response code that may update it once; runs in the transaction that removes the entry. */
+  onCardSent?: (taskId: string, responseCode: string) => void;
   /** A message was given up: counted, and reported to ops by another route. */
   onGiveUp?: (failed: FailedEntry) => void;
 }
 
-type Outcome = { ok: true } | { ok: false; retryAt?: number; reason: string; pause?: boolean; transient?: boolean };
+type Outcome = { ok: true; responseCode?: string } | { ok: false; retryAt?: number; reason: string; pause?: boolean; transient?: boolean };
 
 interface OutboxRow {
   id: number;
@@ -322,7 +324,11 @@ export class Outbox {
 
     try {
       if (outcome.ok) {
-        this.db.transaction(() => this.#statements.remove.run(entry.id));
+        const code = entry.msgtype === 'template_card' ? outcome.responseCode : undefined;
+        this.db.transaction(() => {
+          this.#statements.remove.run(entry.id);
+          if (code) this.options.onCardSent?.((JSON.parse(entry.content) as { task_id: string }).task_id, code);
+        });
         this.#dequeue(entry);
         this.options.onSent?.(targetKind(entry.target));
       } else if (outcome.pause) {
@@ -379,7 +385,7 @@ export class Outbox {
       if ('user' in entry.target && invalid.includes(entry.target.user)) {
         return { ok: false, reason: `WeCom does not know user ${entry.target.user} (invaliduser)` };
       }
-      return { ok: true };
+      return { ok: true, responseCode: typeof response.response_code === 'string' ? response.response_code : undefined };
     }
     const reason = `errcode ${errcode}: ${errmsg}`;
     // 45009 is a minute window: wait it out, however many times it comes.

@@ -67,11 +67,13 @@ export function renderCard(reply: Reply, locale: Locale, taskId: string): Record
     : block.type === 'code' ? block.lines
     : block.type === 'list' ? block.items.map((item) => `• ${textOf(locale, item)}`)
     : []);
+  const links = reply.blocks.flatMap((block) => (block.type === 'link' ? [block] : []));
   return {
     card_type: 'button_interaction',
     main_title: { title: title ? textOf(locale, title.text) : texts.shift() ?? '' },
     sub_title_text: texts.join('\n'),
     horizontal_content_list: fields.slice(0, 6).map((field) => ({ keyname: textOf(locale, field.label), value: textOf(locale, field.value) })),
+    ...(links.length > 0 ? { jump_list: links.slice(0, 3).map((link) => ({ type: 1, title: textOf(locale, link.text), url: link.url })) } : {}),
     task_id: taskId,
     button_list: (reply.actions ?? []).slice(0, 6).map((action) => ({ text: textOf(locale, action.label), style: action.style === 'primary' ? 1 : 2, key: action.command })),
   };

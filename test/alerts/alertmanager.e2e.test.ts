@@ -58,29 +58,62 @@ describe('alerts from the real Alertmanager', () => {
     expect(chat.seen('zhangsan').some((text) => text.includes('HighLatency'))).toBe(false);
   });
 
-  it('sends critical alerts at once, as a card with a one-tap silence, to routes and subscribers', async () => {
+  it('sends critical alerts at once, as a card the on-call claims, and updates the card as the group is claimed and resolved', async () => {
     const from = chat.seen('zhaoliu').length;
     const started = Date.now();
-    await am.post([{ labels: { alertname: 'EtcdNoLeader', app: 'etcd', severity: 'critical', instance: 'etcd-2' }, annotations: { summary: 'etcd member has no leader' }, startsAt: now() }]);
+    const startsAt = now();
+    const etcd = { labels: { alertname: 'EtcdNoLeader', app: 'etcd', severity: 'critical', instance: 'etcd-2' }, annotations: { summary: 'etcd member has no leader' } };
+    await am.post([{ ...etcd, startsAt }]);
     const card = await chat.card('zhaoliu', from, 15_000);
     expect(Date.now() - started).toBeLessThan(5000);
     expect(card.delivery.content).toMatch(/^🔴 EtcdNoLeader 触发（critical）/);
-    expect(card.button_list).toEqual([
-      expect.objectContaining({ text: '认领', key: expect.stringMatching(/^claim [0-9a-f]{6}$/) }),
-      expect.objectContaining({ text: '静默 2 小时', key: 'silence alertname="EtcdNoLeader" app="etcd" 2h' }),
-    ]);
-    await chat.expect('zhangsan', /EtcdNoLeader 触发/, 0, 15_000);
-
-    // The on-call claims it from the card: the card shows it, alerts shows who and how long it took, others are told.
     const id = card.button_list![0]!.key.split(' ')[1]!;
+    expect(card.button_list).toEqual([
+      expect.objectContaining({ text: '认领', key: `claim ${id}` }),
+      expect.objectContaining({ text: '静默 2 小时', key: 'silence alertname="EtcdNoLeader" app="etcd" 2h' }),
+      expect.objectContaining({ text: '刷新', key: `alerts card ${id}` }),
+    ]);
+    expect(card.delivery.content).toContain(`[在 Alertmanager 中查看](${am.url})`);
+    // zhangsan subscribes to criticals too: the same group's card.
+    const other = await chat.card('zhangsan', 0, 15_000);
+
+    // The on-call claims it from the card: the clicked card shows who took it (the click's own code), the other
+    // recipient's card too (its send code), and alerts lists it with the time to acknowledge.
     await chat.click('zhaoliu', card, 0);
-    await chat.expect('zhaoliu', new RegExp(`已认领 #${id} EtcdNoLeader · etcd，从触发到认领用时`), from);
-    expect(card.delivery.replacedWith).toBe('已认领');
+    await waitFor(() => card.delivery.updates === 1, 10_000, 'the clicked card was updated');
+    expect(card.delivery.content).toMatch(/👤 zhaoliu 认领（/);
+    expect(card.delivery.card!.button_list!.map((button) => button.text)).toEqual(['静默 2 小时', '刷新']);
+    await waitFor(() => other.delivery.updates === 1, 10_000, "the other recipient's card was updated");
+    expect(other.delivery.content).toMatch(/👤 zhaoliu 认领（/);
+    expect(chat.seen('zhaoliu').slice(from).filter((text) => /已认领/.test(text))).toHaveLength(0);
     expect(await chat.ask('wangwu', 'alerts', /正在触发的告警/)).toMatch(new RegExp(`#${id} 🔥1 \\*\\*EtcdNoLeader\\*\\* · etcd · critical · .* · 👤 zhaoliu 认领`));
     expect(await chat.ask('lisi', `claim ${id}`, /已经由 zhaoliu 认领/)).toBeTruthy();
     expect(await chat.ask('zhangsan', `unclaim ${id}`, /只有认领人或有审批权限的人可以取消/)).toBeTruthy();
-    expect(await chat.ask('zhaoliu', `unclaim #${id}`, /已取消认领/)).toBeTruthy();
     expect(await chat.ask('zhaoliu', 'claim ffffff', /没有正在触发、编号为 ffffff 的告警组/)).toBeTruthy();
+
+    // It resolves: the claimer's card says so in place, with who took it, by the code its send left unspent.
+    await am.post([{ ...etcd, startsAt, endsAt: now() }]);
+    await waitFor(() => card.delivery.updates === 2, 20_000, 'the card was updated on resolve');
+    expect(card.delivery.content).toMatch(/^✅ EtcdNoLeader 已恢复/);
+    expect(card.delivery.content).toMatch(/恢复：/);
+    expect(card.delivery.content).toMatch(/👤 zhaoliu 认领（/);
+    expect(card.delivery.card!.button_list!.map((button) => button.text)).toEqual(['刷新']);
+    // The other card's send code went on the claim: WeCom allows no second update, so its 刷新 brings it up to date.
+    expect(other.delivery.updates).toBe(1);
+    const shownNow = other.delivery.card!;
+    expect(shownNow.button_list!.at(-1)!.text).toBe('刷新');
+    await chat.click('zhangsan', shownNow, shownNow.button_list!.length - 1);
+    await waitFor(() => other.delivery.updates === 2, 10_000, 'the refreshed card');
+    expect(other.delivery.content).toMatch(/^✅ EtcdNoLeader 已恢复/);
+    // Claims typed in the chat; unclaim is the claimer's (or an approver's); the card can be asked for by its id.
+    await am.post([{ labels: { alertname: 'ApiDown', app: 'gateway', severity: 'critical' }, startsAt: now() }]);
+    let list = '';
+    await waitFor(async () => /ApiDown/.test((list = await chat.ask('zhaoliu', 'alerts', /正在触发的告警/))), 15_000, 'ApiDown fires');
+    const apiId = /#([0-9a-f]{6}) 🔥1 \*\*ApiDown\*\*/.exec(list)![1]!;
+    expect(await chat.ask('zhaoliu', `claim #${apiId}`, /已认领/)).toMatch(/从触发到认领用时/);
+    expect(await chat.ask('zhaoliu', `unclaim #${apiId}`, /已取消认领/)).toBeTruthy();
+    const typed = await chat.ask('lisi', `alerts card ${apiId}`, /ApiDown/);
+    expect(typed).toMatch(/尚无人认领/);
   });
 
   it('reports resolves to those who heard of the firing', async () => {
@@ -103,7 +136,7 @@ describe('alerts from the real Alertmanager', () => {
       list = await chat.ask('wangwu', 'alerts', /正在触发的告警/);
     }
     expect(list).toMatch(/正在触发的告警：3 条（所有环境）/);
-    expect(list).toMatch(/🔥1 \*\*EtcdNoLeader\*\* · etcd · critical/);
+    expect(list).toMatch(/🔥1 \*\*ApiDown\*\* · gateway · critical/);
     expect(list).toMatch(/🔥1 \*\*ErrorRate\*\* · order · warning/);
     expect(list).toMatch(/PayDown/);
     expect(await chat.ask('wangwu', 'alerts @test', /正在触发的告警：2 条（test）/)).not.toMatch(/PayDown/);

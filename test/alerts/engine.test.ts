@@ -32,6 +32,8 @@ class CapturingChannel {
   fits(to: Recipient, reply: Reply) {
     return this.#wecom.fits(to, reply);
   }
+  /** Cards are updated by the WeCom channel (tested end to end); nothing here keeps them. */
+  async update() {}
   to(key: string) {
     return this.sent.filter((s) => s.to === key);
   }

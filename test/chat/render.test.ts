@@ -56,7 +56,7 @@ describe('one reply model, a renderer per channel', () => {
     };
     const options = { locale: 'zh-CN' as const, timezone: 'Asia/Shanghai', fits: () => true };
     const user = renderBatch(batch, { ...options, answer: 'here' });
-    expect(user.actions?.map((action) => action.command)).toEqual([expect.stringMatching(/^claim [0-9a-f]{6}$/), 'silence alertname="EtcdNoLeader" 2h']);
+    expect(user.actions?.map((action) => action.command)).toEqual([expect.stringMatching(/^claim [0-9a-f]{6}$/), 'silence alertname="EtcdNoLeader" 2h', expect.stringMatching(/^alerts card [0-9a-f]{6}$/)]);
     const group = renderBatch(batch, { ...options, answer: 'aibot' });
     expect(group.actions).toBeUndefined();
     expect(renderMarkdown(group, 'zh-CN')).toMatch(/在群里 @wekube 发送：silence alertname="EtcdNoLeader" 2h/);

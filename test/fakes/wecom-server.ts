@@ -318,10 +318,16 @@ export class FakeWecom {
     if (buttons.some((button) => !button.key || bytes(button.key) > 1024)) return { error: this.#error(40035, 'invalid template_card.button_list.key') };
     if (!c.main_title?.title && !c.sub_title_text) return { error: this.#error(40035, 'template_card needs main_title.title or sub_title_text') };
     if ((c.horizontal_content_list ?? []).length > 6) return { error: this.#error(40035, 'invalid template_card.horizontal_content_list') };
+    // Jump links: at most 3; a type-1 link needs a title and a URL with its scheme, at most 2048 bytes (§4.3).
+    const jumps = (c as { jump_list?: { type?: number; title?: string; url?: string }[] }).jump_list ?? [];
+    if (jumps.length > 3 || jumps.some((jump) => jump.type !== 1 || !jump.title || !/^https?:\/\//.test(jump.url ?? '') || bytes(jump.url!) > 2048)) {
+      return { error: this.#error(40035, 'invalid template_card.jump_list') };
+    }
     const content = [
       c.main_title?.title ?? '',
       ...(c.horizontal_content_list ?? []).map((row) => `${row.keyname}：${row.value}`),
       c.sub_title_text ?? '',
+      ...jumps.map((jump) => `[${jump.title}](${jump.url})`),
       ...buttons.map((button) => `[${button.text}] ${button.key}`),
     ].join('\n');
     return { content, card: c };

@@ -109,6 +109,6 @@ describe('the AI bot in a group chat', () => {
     expect(bot.fake.shown(`chat:${chatid}`)[0]?.content).toMatch(/这里不能回复命令/);
     expect(await chat.ask('zhangsan', 'alerts chat create 我的群 lisi', /只有运维/)).toBeTruthy();
     expect(await chat.ask('lisi', 'alerts chat create 群 a|victim', /不是企业微信 userid/)).toBeTruthy();
-    expect(await chat.ask('lisi', 'alerts chat create 群', /用法：alerts chat create/)).toBeTruthy();
+    expect(await chat.ask('lisi', 'alerts chat create 群', /alerts chat create <群名>/)).toBeTruthy();
   });
 });
