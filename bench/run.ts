@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   'alert-storm': () => import('./alert-storm.js'),
   'callback-vs-koa': () => import('./callback-vs-koa.js'),
   'storm-vs-alertmanager': () => import('./storm-vs-alertmanager.js'),
+  'state-growth': () => import('./state-growth.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

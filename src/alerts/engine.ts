@@ -155,6 +155,8 @@ export class AlertEngine {
       }
       for (const batch of batches.values()) this.#statements.saveBatch.run(JSON.stringify(batch), batch.id);
     });
+    // The webhook's 200 waits for the disk (one fsync shared with every commit before it).
+    await this.db.durable();
     // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
     for (const id of resolvedGroups) {
       if ((this.#statements.groupFiring.get(id) as number) === 0) await this.updateCard(id).catch((error: unknown) => this.options.logger.warn({ err: error, group: id }, 'alert card could not be updated'));

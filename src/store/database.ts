@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
@@ -12,8 +13,11 @@ export type Sql = BetterSqlite3.Database;
  *
  * - One transaction is one commit: a callback's inbox row, a reply and its done mark, a batch and its outbox key
  *   land together or not at all; a failed transaction leaves nothing behind, in the file or in memory.
- * - `synchronous = FULL` in WAL mode: a commit returns after the log is fsync'd, so what was acknowledged survives
- *   a power loss, and a crash at any point leaves a file that opens.
+ * - Group commit. A commit writes the log (WAL) and returns; it survives a crash of the process at once. Before
+ *   anything is acknowledged to the outside (a callback's 200, a webhook's 200, a command starting), `durable()`
+ *   waits for an fsync of the log that covers it. One fsync, run off the event loop, covers every commit made before
+ *   it started, so many acknowledgements share it (`synchronous = FULL` would fsync on the event loop at every
+ *   commit). A crash or power loss at any point leaves a file that opens (WAL with `synchronous = NORMAL`).
  * - A failed write (disk full, read-only, I/O error) marks the store unhealthy; the next successful commit, or the
  *   probe that readiness runs, marks it healthy again: recovery needs nobody.
  */
@@ -27,7 +31,7 @@ export class Database {
     try {
       this.sql = new BetterSqlite3(file);
       this.sql.pragma('journal_mode = WAL');
-      this.sql.pragma('synchronous = FULL');
+      this.sql.pragma('synchronous = NORMAL');
       this.sql.pragma('busy_timeout = 5000');
       migrate(this.sql);
     } catch (error) {
@@ -56,6 +60,53 @@ export class Database {
     }
   }
 
+  #walFd: number | undefined;
+  #syncing = false;
+  /** Commits so far that asked to be made durable, and who waits for them. */
+  #asked = 0;
+  #waiting: { upTo: number; resolve: () => void; reject: (error: Error) => void }[] = [];
+
+  /**
+   * Resolves once every commit made so far is on disk (the log fsync'd). Calls while an fsync runs share the next
+   * one; an fsync failure (EIO, ENOSPC) rejects its waiters and makes the store unready until a write succeeds.
+   */
+  durable(): Promise<void> {
+    const upTo = ++this.#asked;
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ upTo, resolve, reject });
+      this.#sync();
+    });
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#waiting.length === 0) return;
+    this.#syncing = true;
+    const upTo = this.#asked;
+    const settle = (error: Error | null) => {
+      this.#syncing = false;
+      const covered = this.#waiting.filter((waiter) => waiter.upTo <= upTo);
+      this.#waiting = this.#waiting.filter((waiter) => waiter.upTo > upTo);
+      if (error) this.#lastError = error;
+      for (const waiter of covered) error ? waiter.reject(error) : waiter.resolve();
+      this.#sync();
+    };
+    try {
+      if (this.#walFd === undefined) {
+        this.#walFd = openSync(`${this.file}-wal`, 'r');
+        // The log's directory entry, once: the file itself is fsync'd on every call.
+        const directory = openSync(dirname(this.file), 'r');
+        try {
+          fsync(directory, () => closeSync(directory));
+        } catch {
+          closeSync(directory);
+        }
+      }
+      fsync(this.#walFd, settle);
+    } catch (error) {
+      settle(error as Error);
+    }
+  }
+
   /** The last write failed and none has succeeded since. */
   get error(): { file: string; message: string } | undefined {
     return this.#lastError ? { file: this.file, message: this.#lastError.message } : undefined;
@@ -74,6 +125,8 @@ export class Database {
 
   close(): void {
     if (this.sql.open) this.sql.close();
+    if (this.#walFd !== undefined) closeSync(this.#walFd);
+    this.#walFd = undefined;
   }
 }
 

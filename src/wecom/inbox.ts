@@ -40,12 +40,15 @@ export class Inbox {
   /** Records a new message and resolves once it is committed; `duplicate` when the key was seen already. */
   async accept(message: InboundMessage): Promise<'new' | 'duplicate'> {
     const inserted = this.db.transaction(() => this.#statements.insert.run(message.dedupKey, this.#now(), 'received', JSON.stringify(message)).changes);
+    // Acknowledged only once on disk; a duplicate's first copy may still be in its own fsync.
+    await this.db.durable();
     return inserted === 1 ? 'new' : 'duplicate';
   }
 
   /** Resolves once the start is committed: a crash after this point never runs the message again. */
   async started(key: string): Promise<void> {
     this.db.transaction(() => this.#statements.setState.run('started', 'started', key));
+    await this.db.durable();
   }
 
   /** Marks the message done; called inside the transaction that queues its reply, so both commit together. */

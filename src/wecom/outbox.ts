@@ -146,8 +146,14 @@ export class Outbox {
   readonly #now: () => number;
   readonly #limits: Record<'user' | 'chat' | 'robot', Window[]>;
   readonly #inflight = new Map<string, Promise<void>>();
-  /** The queue as committed, in id order: a mirror of the table, changed only after a commit. */
-  readonly #queue: OutboxEntry[];
+  /**
+   * The queue as committed, per recipient in id order: a mirror of the table, changed only after a commit. Kept per
+   * recipient so that finding what may go next costs the number of recipients, not the number of messages queued.
+   */
+  readonly #queues = new Map<string, OutboxEntry[]>();
+  #pendingCount = 0;
+  /** When each recipient's windows next allow a message; dropped whenever its send times change. */
+  readonly #allowed = new Map<string, number>();
   /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
   readonly #sent = new Map<string, number[]>();
   readonly #statements;
@@ -180,18 +186,18 @@ export class Outbox {
       pruneFailed: sql.prepare('DELETE FROM outbox_failed WHERE id <= (SELECT max(id) FROM outbox_failed) - ?'),
       failed: sql.prepare('SELECT entry, reason, at FROM outbox_failed ORDER BY id'),
     };
-    this.#queue = (sql.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[]).map(fromRow);
+    for (const row of sql.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[]) this.#add(fromRow(row));
     const longest = Math.max(...Object.values(this.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
     for (const { recipient, at } of sql.prepare('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at').all(this.#now() - longest) as { recipient: string; at: number }[]) {
       let list = this.#sent.get(recipient);
       if (!list) this.#sent.set(recipient, (list = []));
       list.push(at);
     }
-    if (this.#queue.length > 0) options.logger.info({ pending: this.#queue.length }, 'outbox resumes messages queued before the restart');
+    if (this.#pendingCount > 0) options.logger.info({ pending: this.#pendingCount }, 'outbox resumes messages queued before the restart');
   }
 
   get pending(): number {
-    return this.#queue.length;
+    return this.#pendingCount;
   }
 
   get failed(): FailedEntry[] {
@@ -222,7 +228,7 @@ export class Outbox {
       alongside?.();
       return entries;
     });
-    this.#queue.push(...added);
+    for (const entry of added) this.#add(entry);
     this.#pump();
   }
 
@@ -260,20 +266,35 @@ export class Outbox {
     if (wake < Infinity) this.#timer = this.#clock.after(Math.max(wake - now, 10), () => this.#pump());
   }
 
-  /** The next message of each recipient that is not already sending: urgent first, then in order. */
+  #add(entry: OutboxEntry): void {
+    const key = targetKey(entry.target);
+    let queue = this.#queues.get(key);
+    if (!queue) this.#queues.set(key, (queue = []));
+    queue.push(entry);
+    this.#pendingCount++;
+  }
+
+  /** The next message of each recipient that is not already sending: its first urgent one, else its first. */
   #heads(): Map<string, OutboxEntry> {
     const heads = new Map<string, OutboxEntry>();
-    for (const entry of this.#queue) {
-      const key = targetKey(entry.target);
+    for (const [key, queue] of this.#queues) {
       if (this.#inflight.has(key)) continue;
-      const head = heads.get(key);
-      if (!head || (entry.urgent && !head.urgent)) heads.set(key, entry);
+      heads.set(key, queue.find((entry) => entry.urgent) ?? queue[0]!);
     }
     return heads;
   }
 
   /** When the recipient's windows allow one more message. */
   #allowedAt(key: string, target: Recipient, now: number): number {
+    const cached = this.#allowed.get(key);
+    if (cached !== undefined) return cached;
+    const allowedAt = this.#windowsAllow(key, target, now);
+    // Valid until the recipient's send times change (a time that has passed stays passed).
+    this.#allowed.set(key, allowedAt);
+    return allowedAt;
+  }
+
+  #windowsAllow(key: string, target: Recipient, now: number): number {
     const windows = this.#limits[targetKind(target)];
     const longest = Math.max(...windows.map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
     const sent = (this.#sent.get(key) ?? []).filter((at) => at > now - longest);
@@ -302,6 +323,7 @@ export class Outbox {
     const sent = this.#sent.get(key) ?? [];
     sent.push(started);
     this.#sent.set(key, sent);
+    this.#allowed.delete(key);
 
     let outcome: Outcome;
     try {
@@ -371,6 +393,7 @@ export class Outbox {
     const sent = this.#sent.get(key);
     const index = sent?.lastIndexOf(at) ?? -1;
     if (index >= 0) sent!.splice(index, 1);
+    this.#allowed.delete(key);
     try {
       this.#statements.unsent.run(row);
     } catch {
@@ -401,8 +424,13 @@ export class Outbox {
   }
 
   #dequeue(entry: OutboxEntry): void {
-    const index = this.#queue.indexOf(entry);
-    if (index >= 0) this.#queue.splice(index, 1);
+    const key = targetKey(entry.target);
+    const queue = this.#queues.get(key);
+    const index = queue?.indexOf(entry) ?? -1;
+    if (index < 0) return;
+    queue!.splice(index, 1);
+    this.#pendingCount--;
+    if (queue!.length === 0) this.#queues.delete(key);
   }
 
   /** The request body depends only on the entry, so a resend after a crash is byte-identical. */

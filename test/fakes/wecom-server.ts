@@ -164,7 +164,7 @@ export class FakeWecom {
     if (request.msgtype !== 'markdown' || typeof content !== 'string' || !content) return this.#error(40008, 'invalid message type');
     if (bytes(content) > 20_480) return this.#error(40058, 'markdown.content exceed max length 20480');
     code.used = true;
-    this.deliveries.push({ to: code.conversation, msgtype: 'markdown', content, bytes: bytes(content), at: this.#now(), shown: true, request: request as Record<string, unknown> });
+    this.#record({ to: code.conversation, msgtype: 'markdown', content, bytes: bytes(content), at: this.#now(), shown: true, request: request as Record<string, unknown> });
     return { errcode: 0, errmsg: 'ok' };
   }
 
@@ -355,9 +355,24 @@ export class FakeWecom {
     return { errcode: 0, errmsg: 'ok' };
   }
 
+  /** Deliveries per recipient, so a rate-limit check costs that recipient's recent messages, not every delivery. */
+  readonly #byRecipient = new Map<string, Delivery[]>();
+
+  #record(delivery: Delivery): void {
+    this.deliveries.push(delivery);
+    let list = this.#byRecipient.get(delivery.to);
+    if (!list) this.#byRecipient.set(delivery.to, (list = []));
+    list.push(delivery);
+  }
+
   #overLimit(to: string, windows: { windowMs: number; max: number }[]): boolean {
     const now = this.#now();
-    return windows.some(({ windowMs, max }) => this.deliveries.filter((d) => d.to === to && !d.dropped && d.at > now - windowMs).length >= max);
+    const list = this.#byRecipient.get(to) ?? [];
+    return windows.some(({ windowMs, max }) => {
+      let count = 0;
+      for (let i = list.length - 1; i >= 0 && list[i]!.at > now - windowMs; i--) if (!list[i]!.dropped) count++;
+      return count >= max;
+    });
   }
 
   #messageSend(agentId: number, request: Record<string, unknown>): Record<string, unknown> {
@@ -387,7 +402,7 @@ export class FakeWecom {
     for (const user of users.filter((u) => !invalid.includes(u))) {
       const to = `user:${user}`;
       const dropped = duplicate ? 'duplicate' : this.#overLimit(to, windows) ? 'rate-limit' : undefined;
-      this.deliveries.push({
+      this.#record({
         to,
         msgtype: request.msgtype as string,
         content: checked.content!,
@@ -428,7 +443,7 @@ export class FakeWecom {
     if (checked.error) return checked.error;
     const to = `chat:${chatid}`;
     const dropped = this.#overLimit(to, [this.options.chatLimit ?? { windowMs: 60_000, max: 200 }]) ? 'rate-limit' : undefined;
-    this.deliveries.push({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: !dropped, dropped, truncated: checked.truncated, request });
+    this.#record({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: !dropped, dropped, truncated: checked.truncated, request });
     return { errcode: 0, errmsg: 'ok' };
   }
 
@@ -446,7 +461,7 @@ export class FakeWecom {
     const to = `robot:${key}`;
     // Robots answer the excess with an error rather than dropping it (wecom-api.md §4.7).
     if (this.#overLimit(to, [this.options.robotLimit ?? { windowMs: 60_000, max: 20 }])) return this.#error(45009);
-    this.deliveries.push({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: true, truncated: checked.truncated, request });
+    this.#record({ to, msgtype: request.msgtype as string, content: checked.content!, bytes: bytes(checked.content!), at: this.#now(), shown: true, truncated: checked.truncated, request });
     return { errcode: 0, errmsg: 'ok' };
   }
 }

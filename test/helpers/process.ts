@@ -16,7 +16,7 @@ export async function startWekubeProcess(configFile: string, entry: 'source' | '
   }
   const profile = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
   const args = entry === 'built' ? [...profile, 'dist/src/main.js'] : [...profile, '--import', 'tsx', 'src/main.ts'];
-  const child = spawn(process.execPath, args, { env: { ...process.env, WEKUBE_CONFIG: configFile, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, WEKUBE_CONFIG: configFile, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, stdio: ['ignore', 'pipe', 'inherit'] });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const record = JSON.parse(line) as { msg?: string; url?: string };
