@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   'callback-vs-koa': () => import('./callback-vs-koa.js'),
   'storm-vs-alertmanager': () => import('./storm-vs-alertmanager.js'),
   'state-growth': () => import('./state-growth.js'),
+  'audit-append': () => import('./audit-append.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

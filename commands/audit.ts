@@ -22,7 +22,7 @@ export default defineCommand({
   args: [{ name: 'count', kind: 'int', min: 1 }] as const,
   async run(context, args) {
     const count = Math.min(args.count ?? 10, 50);
-    const entries = context.services.audit.recent(count);
+    const entries = await context.services.audit.recent(count);
     if (entries.length === 0) return { blocks: [{ type: 'text', text: msg('audit.none') }] };
     return {
       blocks: [

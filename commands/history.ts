@@ -23,7 +23,7 @@ export default defineCommand({
         return r.current ? [line, ' ', msg('history.current')] : line;
       });
       // The latest scale is not a revision; the audit log knows it.
-      const scaled = context.services.audit.recent(1, (e) => e.app === name && e.environment === context.environment && e.result === 'ok' && e.command.startsWith('scale'))[0];
+      const [scaled] = await context.services.audit.recent(1, { app: name, environment: context.environment, result: 'ok', commandPrefix: 'scale' });
       return {
         blocks: [
           { type: 'title', text: msg('history.title', { app: name, env: context.environment }) },

@@ -32,7 +32,8 @@ import { ChecklistError, loadChecklists } from './drills/checklist.js';
 import { DrillRunner } from './drills/runner.js';
 import { DrillRuns } from './drills/runs.js';
 import { DrillSchedules } from './drills/schedule.js';
-import { Store } from './store/store.js';
+import { importLowdbFiles } from './store/lowdb-import.js';
+import { SqliteClient } from './store/sqlite-client.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
 import { WecomCards } from './wecom/cards.js';
@@ -70,7 +71,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const now = () => clock.now();
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics();
-  const store = new Store(resolve(config.store.dataDir));
   const db = Database.open(resolve(config.store.dataDir));
   const running = new Set<Promise<void>>();
   const stopping: (() => Promise<void>)[] = [];
@@ -180,9 +180,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     }
   });
   if (clusters.names.length > 0 && unusable.length === clusters.names.length) logger.error('no environment has a usable cluster: cluster commands will fail until a kubeconfig is configured');
-  const audit = await AuditLog.open(store, { now });
+  const sql = new SqliteClient(db);
+  for (const [name, records] of Object.entries(await importLowdbFiles(resolve(config.store.dataDir), sql))) {
+    if (records > 0) logger.info({ records }, `${name}.json moved into the database (kept as ${name}.json.imported)`);
+  }
+  const audit = await AuditLog.open(sql, { now });
   const notify: Notify = (to, reply) => channels.send(to, reply);
-  const changes = await ChangeDesk.open(store, {
+  const changes = await ChangeDesk.open(sql, {
     access,
     audit,
     notify,
@@ -197,7 +201,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     approvers,
     now,
   });
-  const subscriptions = await Subscriptions.open(store);
+  const subscriptions = await Subscriptions.open(sql);
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
   const claims = new AlertClaims(db);
@@ -273,7 +277,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     const results: Readiness['checks'] = { config: { ok: true, detail: config.file } };
     // A failed write makes the bot unready until a write succeeds again; the probe finds out without traffic.
     db.probe();
-    const storeError = db.error ?? store.error;
+    const storeError = db.error;
     results.store = storeError ? { ok: false, detail: `${storeError.file}: ${storeError.message}` } : { ok: true };
     for (const [name, check] of Object.entries(checks)) results[name] = check();
     Object.assign(results, await clusters.health());
@@ -320,7 +324,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       await Promise.race([Promise.allSettled([...running]), deadline]);
       // Parts stop in the reverse of their start: the alert ticker before the outbox it feeds.
       for (const stop of [...stopping].reverse()) await stop();
-      await store.flush();
       db.close();
       logger.info('wekube stopped');
     },

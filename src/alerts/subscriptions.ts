@@ -1,4 +1,4 @@
-import type { Collection, Store } from '../store/store.js';
+import type { SqlClient } from '../store/sql.js';
 import { parseMatchers, type Matcher } from './matchers.js';
 
 export interface Subscription {
@@ -10,60 +10,67 @@ export interface Subscription {
   createdAt: string;
 }
 
-interface SubscriptionData {
-  seq: number;
-  items: Subscription[];
+interface Row {
+  id: number;
+  user_id: string;
+  text: string;
+  matchers: string;
+  created_at: string;
 }
 
-/** Personal alert subscriptions: a user and Alertmanager-style matchers. */
-export class Subscriptions {
-  private constructor(private readonly collection: Collection<SubscriptionData>) {}
+const fromRow = (row: Row): Subscription => ({ id: row.id, user: row.user_id, text: row.text, matchers: JSON.parse(row.matchers) as Matcher[], createdAt: row.created_at });
 
-  static async open(store: Store): Promise<Subscriptions> {
-    return new Subscriptions(await store.open<SubscriptionData>('subscriptions', () => ({ seq: 0, items: [] })));
+/**
+ * Personal alert subscriptions: a user and Alertmanager-style matchers, one row each (a user has one subscription
+ * per set of matchers: the database refuses a second). Routing reads them for every alert, so they are also held
+ * in memory, read again after each change made here.
+ */
+export class Subscriptions {
+  #items: Subscription[] = [];
+
+  private constructor(private readonly sql: SqlClient) {}
+
+  static async open(sql: SqlClient): Promise<Subscriptions> {
+    const subscriptions = new Subscriptions(sql);
+    await subscriptions.refresh();
+    return subscriptions;
+  }
+
+  /** Reads them all again (another replica may have changed them). */
+  async refresh(): Promise<void> {
+    this.#items = (await this.sql.all<Row>('SELECT id, user_id, text, matchers, created_at FROM subscriptions ORDER BY id')).map(fromRow);
   }
 
   get all(): readonly Subscription[] {
-    return this.collection.data.items;
+    return this.#items;
   }
 
   of(user: string): Subscription[] {
-    return this.collection.data.items.filter((item) => item.user === user);
+    return this.#items.filter((item) => item.user === user);
   }
 
   /** Adds a subscription, or returns the one the user already has with the same matchers. */
   async add(user: string, text: string, now: Date): Promise<{ subscription: Subscription; existed: boolean }> {
     const matchers = parseMatchers(text);
     const canonical = JSON.stringify(matchers);
-    const existing = this.of(user).find((item) => JSON.stringify(item.matchers) === canonical);
-    if (existing) return { subscription: existing, existed: true };
-    const data = this.collection.data;
-    const subscription: Subscription = { id: ++data.seq, user, text, matchers, createdAt: now.toISOString() };
-    data.items.push(subscription);
-    try {
-      await this.collection.save();
-    } catch (error) {
-      // The user is told it failed: it must not take effect later when the store heals.
-      data.items = data.items.filter((item) => item !== subscription);
-      throw error;
-    }
-    return { subscription, existed: false };
+    const [inserted] = await this.sql.batch([
+      {
+        sql: 'INSERT INTO subscriptions (user_id, text, matchers, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, matchers) DO NOTHING RETURNING id, user_id, text, matchers, created_at',
+        params: [user, text, canonical, now.toISOString()],
+      },
+    ]);
+    await this.refresh();
+    const row = inserted!.rows[0] as Row | undefined;
+    if (row) return { subscription: fromRow(row), existed: false };
+    return { subscription: this.of(user).find((item) => JSON.stringify(item.matchers) === canonical)!, existed: true };
   }
 
   /** Removes one of the user's subscriptions by id, or all of them; resolves with how many went. */
   async remove(user: string, which: number | 'all'): Promise<number> {
-    const data = this.collection.data;
-    const before = data.items;
-    data.items = before.filter((item) => item.user !== user || (which !== 'all' && item.id !== which));
-    const removed = before.length - data.items.length;
-    if (removed > 0) {
-      try {
-        await this.collection.save();
-      } catch (error) {
-        data.items = before;
-        throw error;
-      }
-    }
+    const removed = which === 'all'
+      ? await this.sql.run('DELETE FROM subscriptions WHERE user_id = ?', [user])
+      : await this.sql.run('DELETE FROM subscriptions WHERE user_id = ? AND id = ?', [user, which]);
+    await this.refresh();
     return removed;
   }
 }

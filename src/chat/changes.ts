@@ -1,11 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Address, Conversation, LiveReply } from '../channel/port.js';
-import type { Collection, Store } from '../store/store.js';
+import type { SqlClient } from '../store/sql.js';
 import type { Access } from './access.js';
 import { markAudited, type AppState, type AuditLog } from './audit.js';
 import type { ArgValues, ChangePlan, Command, CommandContext, Notify } from './command.js';
 import { joinList, type MessageKey, type Params } from './i18n.js';
+import { PendingChanges, type StoredChange } from './pending-changes.js';
 import { msg, UserError, type Block, type Reply, type Text, type Tone } from './reply.js';
 
 /**
@@ -17,7 +18,7 @@ import { msg, UserError, type Block, type Reply, type Text, type Tone } from './
 export const CONFIRM_WINDOW_MS = 2 * 60_000;
 export const APPROVAL_WINDOW_MS = 30 * 60_000;
 
-interface PendingChange {
+export interface PendingChange {
   code: string;
   command: string;
   args: ArgValues;
@@ -37,10 +38,6 @@ interface PendingChange {
   after?: AppState;
   /** Where the requester asked (or confirmed): what happens to the change later is told there. */
   conversation?: Conversation;
-}
-
-interface ChangesData {
-  pending: PendingChange[];
 }
 
 interface Lock {
@@ -74,19 +71,22 @@ export interface ChangeDeskOptions {
   now?: () => number;
 }
 
+/** A four-digit code; the database refuses one that is taken, and another is drawn. */
+const newCode = (): string => String(randomInt(1000, 10_000));
+
 export class ChangeDesk {
   readonly #locks = new Map<string, Lock>();
   readonly #now: () => number;
 
   private constructor(
-    private readonly collection: Collection<ChangesData>,
+    private readonly pending: PendingChanges,
     private readonly options: ChangeDeskOptions,
   ) {
     this.#now = options.now ?? Date.now;
   }
 
-  static async open(store: Store, options: ChangeDeskOptions): Promise<ChangeDesk> {
-    return new ChangeDesk(await store.open<ChangesData>('changes', () => ({ pending: [] })), options);
+  static async open(sql: SqlClient, options: ChangeDeskOptions): Promise<ChangeDesk> {
+    return new ChangeDesk(new PendingChanges(sql), options);
   }
 
   /** Who is changing this app in this environment right now, if anyone. */
@@ -103,11 +103,8 @@ export class ChangeDesk {
     if (!protection.protected) return this.#execute(request, context.user.id, undefined, context.progress);
 
     await this.#expire();
-    // One waiting change per app and environment: a second would run on a Deployment the first has already changed.
-    const waiting = this.collection.data.pending.find((pending) => pending.environment === environment && pending.app === plan.app);
-    if (waiting) throw new UserError('change.pendingExists', { user: waiting.requester, text: waiting.text, app: plan.app, env: environment });
     const change: PendingChange = {
-      code: this.#newCode(),
+      code: newCode(),
       command: request.command.name,
       args: request.args,
       text: request.text,
@@ -125,8 +122,17 @@ export class ChangeDesk {
       after: plan.after,
       conversation: context.conversation,
     };
-    this.collection.data.pending.push(change);
-    await this.collection.save();
+    // One waiting change per app and environment: a second would run on a Deployment the first has already changed.
+    for (;;) {
+      const created = await this.pending.create(change);
+      if (created === 'created') break;
+      if (created === 'code-taken') {
+        change.code = newCode();
+        continue;
+      }
+      const waiting = await this.pending.forApp(environment, plan.app);
+      if (waiting) throw new UserError('change.pendingExists', { user: waiting.requester, text: waiting.text, app: plan.app, env: environment });
+    }
     await this.#audit(change, change.requester, 'pending', 'audit.awaitingConfirm');
     const blocks: Block[] = [{ type: 'title', text: plan.summary }, ...plan.preview, { type: 'text', text: msg('change.confirmPrompt', { code: change.code, minutes: CONFIRM_WINDOW_MS / 60_000 }), tone: 'warning' }];
     if (protection.approvals > 0) blocks.push({ type: 'text', text: msg('change.needsApprovals', { count: protection.approvals }), tone: 'muted' });
@@ -140,17 +146,20 @@ export class ChangeDesk {
   }
 
   async confirm(code: string, context: CommandContext): Promise<Reply> {
-    const change = await this.#find(code);
-    if (change.requester !== context.user.id) throw new UserError('change.notYours', { code, user: change.requester });
-    if (change.state !== 'confirm') throw new UserError('change.alreadyConfirmed', { code, count: change.approvalsNeeded - change.approvals.length });
-    if (change.approvalsNeeded === 0) {
-      await this.#remove(change);
-      return this.#execute(this.#requestOf(change), change.requester, change, context.progress);
-    }
-    change.conversation = context.conversation ?? change.conversation;
-    change.state = 'approve';
-    change.deadline = this.#now() + APPROVAL_WINDOW_MS;
-    await this.collection.save();
+    let change: StoredChange;
+    do {
+      change = await this.#find(code);
+      if (change.requester !== context.user.id) throw new UserError('change.notYours', { code, user: change.requester });
+      if (change.state !== 'confirm') throw new UserError('change.alreadyConfirmed', { code, count: change.approvalsNeeded - change.approvals.length });
+      if (change.approvalsNeeded === 0) {
+        await this.#remove(change);
+        return this.#execute(this.#requestOf(change), change.requester, change, context.progress);
+      }
+      change.conversation = context.conversation ?? change.conversation;
+      change.state = 'approve';
+      change.deadline = this.#now() + APPROVAL_WINDOW_MS;
+      // Saved only if nobody changed it meanwhile; otherwise read again and decide again.
+    } while (!(await this.pending.save(change)));
     await this.#audit(change, context.user.id, 'pending', 'audit.awaitingApprovals', { n: change.approvalsNeeded });
     const approvers = this.options.approvers(change.environment).filter((user) => user !== change.requester);
     for (const approver of approvers) {
@@ -185,14 +194,17 @@ export class ChangeDesk {
   }
 
   async approve(code: string, context: CommandContext): Promise<Reply> {
-    const change = await this.#find(code);
     const user = context.user;
-    if (change.requester === user.id) throw new UserError('change.selfApproval');
-    if (!this.options.access.canApprove(user, change.environment)) throw new UserError('change.cannotApprove', { env: change.environment });
-    if (change.state !== 'approve') throw new UserError('change.notConfirmedYet', { code, user: change.requester });
-    if (change.approvals.includes(user.id)) throw new UserError('change.alreadyApproved', { code });
-    change.approvals.push(user.id);
-    await this.collection.save();
+    let change: StoredChange;
+    do {
+      change = await this.#find(code);
+      if (change.requester === user.id) throw new UserError('change.selfApproval');
+      if (!this.options.access.canApprove(user, change.environment)) throw new UserError('change.cannotApprove', { env: change.environment });
+      if (change.state !== 'approve') throw new UserError('change.notConfirmedYet', { code, user: change.requester });
+      if (change.approvals.includes(user.id)) throw new UserError('change.alreadyApproved', { code });
+      change.approvals.push(user.id);
+      // Two approvals at once: one saves, the other reads the change again with the first approval in it.
+    } while (!(await this.pending.save(change)));
     const remaining = change.approvalsNeeded - change.approvals.length;
     if (remaining > 0) {
       await this.#audit(change, user.id, 'pending', 'audit.approvedMore', { user: user.id, n: remaining });
@@ -233,26 +245,21 @@ export class ChangeDesk {
     };
   }
 
-  async #find(code: string): Promise<PendingChange> {
+  async #find(code: string): Promise<StoredChange> {
     await this.#expire();
-    const change = this.collection.data.pending.find((candidate) => candidate.code === code);
+    const change = await this.pending.byCode(code);
     if (!change) throw new UserError('change.unknownCode', { code });
     return change;
   }
 
+  /** Takes the change out of the waiting ones; only one caller ever does (two approvers, two replicas). */
   async #remove(change: PendingChange): Promise<void> {
-    const pending = this.collection.data.pending;
-    pending.splice(pending.indexOf(change), 1);
-    await this.collection.save();
+    if (!(await this.pending.remove(change.code))) throw new UserError('change.unknownCode', { code: change.code });
   }
 
   /** Drops changes whose window passed, and tells their requesters. */
   async #expire(): Promise<void> {
-    const now = this.#now();
-    const expired = this.collection.data.pending.filter((change) => change.deadline < now);
-    if (expired.length === 0) return;
-    this.collection.data.pending = this.collection.data.pending.filter((change) => change.deadline >= now);
-    await this.collection.save();
+    const expired = await this.pending.expire(this.#now());
     for (const change of expired) {
       await this.#audit(change, change.requester, 'expired', change.state === 'confirm' ? 'audit.notConfirmed' : 'audit.notApproved');
       await this.#tellRequester(change, msg(change.state === 'confirm' ? 'change.expiredConfirm' : 'change.expiredApproval', { code: change.code }), 'warning');
@@ -271,14 +278,6 @@ export class ChangeDesk {
 
   #tellRequester(change: PendingChange, text: Text, tone: Tone): Promise<void> {
     return this.options.notify(this.#requester(change), this.#told(change, text, tone));
-  }
-
-  #newCode(): string {
-    const taken = new Set(this.collection.data.pending.map((change) => change.code));
-    for (;;) {
-      const code = String(randomInt(1000, 10_000));
-      if (!taken.has(code)) return code;
-    }
   }
 
   #refuseIfBusy(environment: string, app: string, user: string): void {

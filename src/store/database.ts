@@ -7,9 +7,10 @@ import { MIGRATIONS } from './migrations.js';
 export type Sql = BetterSqlite3.Database;
 
 /**
- * The embedded database: one SQLite file, `<dataDir>/wekube.db`, for the state that changes with every event (the
- * inbox and outbox, alert state and pending batches). Why SQLite and not lowdb here: every lowdb write serialises
- * the whole document, so its cost grows with what is stored, and two documents cannot change in one atomic write.
+ * The embedded database: one SQLite file, `<dataDir>/wekube.db`, for all of wekube's state (the inbox and outbox,
+ * alert state and pending batches, the audit log, subscriptions and pending changes, drill runs). Why SQLite and
+ * not lowdb: every lowdb write serialises the whole document, so its cost grows with what is stored, and two
+ * documents cannot change in one atomic write.
  *
  * - One transaction is one commit: a callback's inbox row, a reply and its done mark, a batch and its outbox key
  *   land together or not at all; a failed transaction leaves nothing behind, in the file or in memory.

@@ -113,4 +113,42 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE alerts ADD COLUMN group_id TEXT;
   CREATE INDEX alerts_by_group ON alerts (group_id, status);
   `,
+  `
+  -- The audit log (see chat/audit.ts): append-only, bounded by its newest ids; the same table in PostgreSQL.
+  CREATE TABLE audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    app TEXT,
+    environment TEXT,
+    result TEXT NOT NULL,
+    command TEXT NOT NULL,
+    entry TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_app ON audit (app, environment, id);
+  `,
+  `
+  -- Personal alert subscriptions (see alerts/subscriptions.ts): one per user and set of matchers (canonical JSON).
+  CREATE TABLE subscriptions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    matchers TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (user_id, matchers)
+  );
+  `,
+  `
+  -- Protected changes waiting for confirmation or approvals (see chat/pending-changes.ts).
+  CREATE TABLE pending_changes (
+    code TEXT PRIMARY KEY,
+    environment TEXT NOT NULL,
+    app TEXT NOT NULL,
+    deadline INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (environment, app)
+  );
+  CREATE INDEX pending_changes_by_deadline ON pending_changes (deadline);
+  `,
 ];

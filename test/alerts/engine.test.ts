@@ -13,7 +13,7 @@ import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config/load.js';
 import { recipientKey, type Recipient } from '../../src/config/schema.js';
 import { Database } from '../../src/store/database.js';
-import { Store } from '../../src/store/store.js';
+import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
 
@@ -67,12 +67,10 @@ let settings: ReturnType<typeof config>;
 
 async function engine(extra?: Record<string, unknown>) {
   settings ??= config(extra);
-  const store = new Store(dataDir);
   const db = Database.open(dataDir);
-  subscriptions = await Subscriptions.open(store);
+  subscriptions = await Subscriptions.open(new SqliteClient(db));
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
-    store,
     db,
     engine: await AlertEngine.open(db, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
   };

@@ -1,0 +1,93 @@
+import pg from 'pg';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
+import type { Param, SqlClient, Statement } from './sql.js';
+
+/** Any constant: the advisory lock that lets one replica at a time migrate the schema. */
+const MIGRATION_LOCK = 0x77656b75;
+
+/** `?` placeholders as PostgreSQL's `$1…$n` (repository SQL holds no `?` inside literals). */
+export function numbered(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+/** BIGINT (times in ms, ids) as JavaScript numbers: every value wekube stores fits in 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: string) => (oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * The PostgreSQL backend of the SQL seam, for two or more replicas (`store.postgres.url` / `WEKUBE_DATABASE_URL`).
+ * Every statement and batch is one transaction on a pooled connection; PostgreSQL's commit is durable (its WAL is
+ * flushed) before it returns. Migrations run at start-up under an advisory lock, so replicas starting together
+ * apply them once.
+ */
+export class PostgresClient implements SqlClient {
+  readonly dialect = 'postgres';
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string, options: { max?: number } = {}): Promise<PostgresClient> {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000 });
+    // An idle connection the server dropped (a restart) is replaced on the next query; the error is not fatal.
+    pool.on('error', () => {});
+    const client = new PostgresClient(pool);
+    await client.#migrate();
+    return client;
+  }
+
+  async #migrate(): Promise<void> {
+    const connection = await this.pool.connect();
+    try {
+      await connection.query('BEGIN');
+      await connection.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await connection.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      const row = (await connection.query<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).rows[0];
+      const current = row ? Number(row.value) : 0;
+      if (current > POSTGRES_MIGRATIONS.length) throw new Error(`the database's schema version ${current} is newer than this wekube knows (${POSTGRES_MIGRATIONS.length})`);
+      for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) await connection.query(POSTGRES_MIGRATIONS[version]!);
+      await connection.query("INSERT INTO meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_MIGRATIONS.length)]);
+      await connection.query('COMMIT');
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
+    return (await this.pool.query(numbered(sql), params as Param[])).rows as T[];
+  }
+
+  async get<T>(sql: string, params: readonly Param[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: readonly Param[] = []): Promise<number> {
+    return (await this.pool.query(numbered(sql), params as Param[])).rowCount ?? 0;
+  }
+
+  async batch(statements: readonly Statement[]): Promise<{ rows: unknown[]; changes: number }[]> {
+    const connection = await this.pool.connect();
+    try {
+      await connection.query('BEGIN');
+      const results: { rows: unknown[]; changes: number }[] = [];
+      for (const { sql, params = [] } of statements) {
+        const result = await connection.query(numbered(sql), params as Param[]);
+        results.push({ rows: result.rows, changes: result.rowCount ?? 0 });
+      }
+      await connection.query('COMMIT');
+      return results;
+    } catch (error) {
+      await connection.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

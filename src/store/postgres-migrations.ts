@@ -1,0 +1,45 @@
+/**
+ * The PostgreSQL schema, one entry per version, applied at start-up under an advisory lock (postgres-client.ts).
+ * The tables match the embedded ones in migrations.ts, written in PostgreSQL's types: BIGINT for times in ms and
+ * ids, TEXT for JSON, INTEGER 0/1 for flags. Never edit an entry that has shipped: add one.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  -- The audit log (see chat/audit.ts): append-only, bounded by its newest ids.
+  CREATE TABLE audit (
+    id BIGSERIAL PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    app TEXT,
+    environment TEXT,
+    result TEXT NOT NULL,
+    command TEXT NOT NULL,
+    entry TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_app ON audit (app, environment, id);
+  `,
+  `
+  -- Personal alert subscriptions (see alerts/subscriptions.ts): one per user and set of matchers (canonical JSON).
+  CREATE TABLE subscriptions (
+    id BIGSERIAL PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    matchers TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (user_id, matchers)
+  );
+  `,
+  `
+  -- Protected changes waiting for confirmation or approvals (see chat/pending-changes.ts).
+  CREATE TABLE pending_changes (
+    code TEXT PRIMARY KEY,
+    environment TEXT NOT NULL,
+    app TEXT NOT NULL,
+    deadline BIGINT NOT NULL,
+    version INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (environment, app)
+  );
+  CREATE INDEX pending_changes_by_deadline ON pending_changes (deadline);
+  `,
+];

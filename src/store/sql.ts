@@ -1,0 +1,33 @@
+// The one seam between repositories and the database engine. A repository speaks SQL that both engines run (`?`
+// placeholders, `ON CONFLICT`, `RETURNING`, integers for booleans and times in ms) through this interface; the
+// embedded backend (SQLite, sqlite-client.ts) and the PostgreSQL backend (postgres-client.ts) implement it and pass
+// the same contract tests (test/store/repositories.test.ts).
+
+export type Param = string | number | null;
+
+export interface Statement {
+  sql: string;
+  params?: readonly Param[];
+}
+
+export interface SqlClient {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** The rows of one statement (a SELECT, or a write with RETURNING). */
+  all<T>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined>;
+  /** A write on its own: resolves with how many rows it changed, once committed and durable. */
+  run(sql: string, params?: readonly Param[]): Promise<number>;
+  /**
+   * Statements in one transaction, all or nothing, resolved once committed and durable with each statement's rows
+   * (for RETURNING) and changes. A statement uses an earlier one's results only through SQL, so the transaction
+   * never waits on anything outside the database.
+   */
+  batch(statements: readonly Statement[]): Promise<{ rows: unknown[]; changes: number }[]>;
+  close(): Promise<void>;
+}
+
+/** A unique constraint refused the write (SQLite's SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY, PostgreSQL's 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,184 @@
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Subscriptions } from '../../src/alerts/subscriptions.js';
+import { AuditLog } from '../../src/chat/audit.js';
+import type { PendingChange } from '../../src/chat/changes.js';
+import { PendingChanges } from '../../src/chat/pending-changes.js';
+import { Database } from '../../src/store/database.js';
+import { importLowdbFiles } from '../../src/store/lowdb-import.js';
+import { PostgresClient } from '../../src/store/postgres-client.js';
+import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations.js';
+import type { SqlClient } from '../../src/store/sql.js';
+import { SqliteClient } from '../../src/store/sqlite-client.js';
+import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
+
+// The repositories' contract, run against both backends: the embedded SQLite file and a real PostgreSQL server
+// (Debian's, started here). What one backend does, the other must do too.
+
+let postgres: RunningPostgres;
+const opened: SqlClient[] = [];
+
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 60_000);
+
+afterAll(async () => {
+  for (const client of opened) await client.close();
+  await postgres?.stop();
+});
+
+interface Opened {
+  client: SqlClient;
+  /** Another client on the same data: a second replica on PostgreSQL, the same file on SQLite. */
+  another(): Promise<SqlClient>;
+}
+
+const backends: { name: string; open(): Promise<Opened> }[] = [
+  {
+    name: 'embedded (SQLite)',
+    async open() {
+      const client = new SqliteClient(Database.open(mkdtempSync(join(tmpdir(), 'wekube-repo-'))));
+      opened.push(client);
+      return { client, another: async () => client };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const url = await postgres.database('contract');
+      const connect = async () => {
+        const client = await PostgresClient.open(url);
+        opened.push(client);
+        return client;
+      };
+      return { client: await connect(), another: connect };
+    },
+  },
+];
+
+describe.each(backends)('audit log on $name', (backend) => {
+  it('appends entries in order, answers the newest first and by app, environment, result and command', async () => {
+    let clock = Date.parse('2026-11-20T08:00:00Z');
+    const audit = await AuditLog.open((await backend.open()).client, { now: () => (clock += 1000) });
+    const approvals = ['zhaoliu'];
+    const first = await audit.record({ user: 'lisi', command: 'scale order 3', environment: 'prod', app: 'order', result: 'ok', before: { replicas: 2 }, after: { replicas: 3 }, approvals });
+    approvals.push('wangwu');
+    await audit.record({ user: 'lisi', command: 'deploy order 1.2', environment: 'prod', app: 'order', result: 'failed', reason: 'timeout' });
+    await audit.record({ user: 'zhangsan', command: 'scale pay 2', environment: 'test', app: 'pay', result: 'refused', reason: 'access.denied', reasonParams: { env: 'test' } });
+    const recent = await audit.recent(10);
+    expect(recent.map((entry) => entry.command)).toEqual(['scale pay 2', 'deploy order 1.2', 'scale order 3']);
+    expect(recent[2]).toEqual({ ...first, approvals: ['zhaoliu'] });
+    expect(recent[2]!.at).toBe('2026-11-20T08:00:01.000Z');
+    expect(recent[0]!.reasonParams).toEqual({ env: 'test' });
+    expect((await audit.recent(10, { app: 'order', environment: 'prod', result: 'ok', commandPrefix: 'scale' })).map((entry) => entry.id)).toEqual([first.id]);
+    expect(await audit.recent(10, { app: 'order', commandPrefix: 'SCALE' })).toEqual([]);
+    expect(await audit.recent(1)).toHaveLength(1);
+  });
+
+  it('stays bounded: the oldest entries beyond the limit go', async () => {
+    const audit = await AuditLog.open((await backend.open()).client, { maxEntries: 5 });
+    for (let i = 0; i < 12; i++) await audit.record({ user: 'lisi', command: `status app-${i}`, result: 'ok' });
+    expect((await audit.recent(100)).map((entry) => entry.command)).toEqual([11, 10, 9, 8, 7].map((i) => `status app-${i}`));
+  });
+
+  it('loses no entry when appends race (two replicas on PostgreSQL, two callers on SQLite)', async () => {
+    const { client, another } = await backend.open();
+    const [one, two] = [await AuditLog.open(client), await AuditLog.open(await another())];
+    await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? one : two).record({ user: 'lisi', command: `status race-${i}`, result: 'ok' })));
+    const commands = (await two.recent(1000)).map((entry) => entry.command).filter((command) => command.startsWith('status race-'));
+    expect(new Set(commands).size).toBe(100);
+  });
+});
+
+describe.each(backends)('subscriptions on $name', (backend) => {
+  it('keeps one subscription per user and matchers, removes by id or all, and another replica sees them after a refresh', async () => {
+    const { client, another } = await backend.open();
+    const mine = await Subscriptions.open(client);
+    const now = new Date('2026-11-20T08:00:00Z');
+    const first = await mine.add('lisi', 'app=order severity="critical"', now);
+    expect(first.existed).toBe(false);
+    expect(first.subscription).toMatchObject({ user: 'lisi', text: 'app=order severity="critical"', createdAt: now.toISOString() });
+    // The same matchers again: the one that exists.
+    const again = await mine.add('lisi', 'app=order severity="critical"', now);
+    expect(again).toEqual({ subscription: first.subscription, existed: true });
+    const second = await mine.add('lisi', 'app=pay', now);
+    await mine.add('zhangsan', 'app=pay', now);
+    expect(mine.of('lisi').map((item) => item.id)).toEqual([first.subscription.id, second.subscription.id]);
+    const replica = await Subscriptions.open(await another());
+    expect(replica.all.map((item) => item.user)).toEqual(['lisi', 'lisi', 'zhangsan']);
+    expect(await mine.remove('lisi', second.subscription.id)).toBe(1);
+    expect(await mine.remove('lisi', second.subscription.id)).toBe(0);
+    expect(await mine.remove('zhangsan', 'all')).toBe(1);
+    await replica.refresh();
+    expect(replica.all.map((item) => item.id)).toEqual([first.subscription.id]);
+  });
+});
+
+describe.each(backends)('pending changes on $name', (backend) => {
+  const change = (code: string, app: string, deadline: number) =>
+    ({ code, command: 'deploy', args: { app, tag: '1.2' }, text: `deploy ${app} 1.2 @prod`, environment: 'prod', app, requester: 'lisi', createdAt: 0, deadline, state: 'confirm', approvalsNeeded: 1, approvals: [], summary: 'deploy', preview: [] }) as PendingChange;
+
+  it('holds one change per code and per app, saves only over the version it read, and removes each once', async () => {
+    const { client, another } = await backend.open();
+    const mine = new PendingChanges(client);
+    const replica = new PendingChanges(await another());
+    expect(await mine.create(change('1234', 'order', 5000))).toBe('created');
+    expect(await replica.create(change('1234', 'pay', 5000))).toBe('code-taken');
+    expect(await replica.create(change('5678', 'order', 5000))).toBe('app-taken');
+    // Two approvers read the same version: the first save wins, the second must read again.
+    const [a, b] = [(await mine.byCode('1234'))!, (await replica.byCode('1234'))!];
+    a.approvals.push('zhaoliu');
+    b.approvals.push('wangwu');
+    expect(await mine.save(a)).toBe(true);
+    expect(await replica.save(b)).toBe(false);
+    const fresh = (await replica.byCode('1234'))!;
+    expect(fresh.approvals).toEqual(['zhaoliu']);
+    fresh.approvals.push('wangwu');
+    expect(await replica.save(fresh)).toBe(true);
+    expect((await mine.forApp('prod', 'order'))!.approvals).toEqual(['zhaoliu', 'wangwu']);
+    expect(await mine.remove('1234')).toBe(true);
+    expect(await replica.remove('1234')).toBe(false);
+    expect(await mine.byCode('1234')).toBeUndefined();
+  });
+
+  it('expires what is past its deadline, once', async () => {
+    const { client, another } = await backend.open();
+    const mine = new PendingChanges(client);
+    await mine.create(change('1111', 'order', 1000));
+    await mine.create(change('2222', 'pay', 9000));
+    const [first, second] = await Promise.all([mine.expire(5000), new PendingChanges(await another()).expire(5000)]);
+    expect([...first, ...second].map((expired) => expired.code)).toEqual(['1111']);
+    expect((await mine.byCode('2222'))?.app).toBe('pay');
+  });
+});
+
+describe('PostgreSQL schema', () => {
+  it('migrates once when replicas start together', async () => {
+    const url = await postgres.database('migrate');
+    const clients = await Promise.all(Array.from({ length: 4 }, () => PostgresClient.open(url)));
+    opened.push(...clients);
+    expect(await clients[0]!.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).toEqual({ value: String(POSTGRES_MIGRATIONS.length) });
+  });
+});
+
+describe('moving from lowdb', () => {
+  it('imports the audit log of an older wekube once, in order, and keeps the file renamed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wekube-import-'));
+    const entries = Array.from({ length: 1200 }, (_, i) => ({ id: i + 1, at: new Date(Date.UTC(2026, 10, 1) + i * 1000).toISOString(), user: 'lisi', command: `status app-${i}`, result: 'ok' }));
+    writeFileSync(join(dir, 'audit.json'), JSON.stringify({ seq: 1200, entries }));
+    const client = new SqliteClient(Database.open(dir));
+    opened.push(client);
+    expect(await importLowdbFiles(dir, client)).toEqual({ audit: 1200, subscriptions: 0, changes: 0 });
+    expect(existsSync(join(dir, 'audit.json'))).toBe(false);
+    expect(existsSync(join(dir, 'audit.json.imported'))).toBe(true);
+    const audit = await AuditLog.open(client);
+    const recent = await audit.recent(2);
+    expect(recent.map((entry) => [entry.command, entry.at])).toEqual([
+      ['status app-1199', entries[1199]!.at],
+      ['status app-1198', entries[1198]!.at],
+    ]);
+    expect(await importLowdbFiles(dir, client)).toEqual({ audit: 0, subscriptions: 0, changes: 0 });
+  });
+});
