@@ -151,4 +151,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX pending_changes_by_deadline ON pending_changes (deadline);
   `,
+  `
+  -- The leader lease (see store/leadership.ts): who leads, its term, until when (by the database's clock, in ms).
+  CREATE TABLE leader (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -42,4 +42,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX pending_changes_by_deadline ON pending_changes (deadline);
   `,
+  `
+  -- The leader lease (see store/leadership.ts): who leads, its term, until when (by the database's clock, in ms).
+  CREATE TABLE leader (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  );
+  `,
 ];
