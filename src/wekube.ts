@@ -34,6 +34,7 @@ import { DrillRuns } from './drills/runs.js';
 import { DrillSchedules } from './drills/schedule.js';
 import { importLowdbFiles } from './store/lowdb-import.js';
 import { SqliteClient } from './store/sqlite-client.js';
+import type { Statement } from './store/sql.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
 import { WecomCards } from './wecom/cards.js';
@@ -72,6 +73,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics();
   const db = Database.open(resolve(config.store.dataDir));
+  const sql = new SqliteClient(db);
+  const commit = (statements: readonly Statement[]) => sql.batch(statements);
   const running = new Set<Promise<void>>();
   const stopping: (() => Promise<void>)[] = [];
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
@@ -90,9 +93,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   let appChats: Services['appChats'];
   if (wecomEnabled(config) || aibotEnabled(config)) {
     // Both WeCom paths (the app and the AI bot) deduplicate and recover their messages through one inbox.
-    const created = new Inbox(db, { retentionMs: Math.max(24 * 3_600_000, config.wecom.callbackMaxSkewSeconds * 2000), now });
+    const created = await Inbox.open(sql, { retentionMs: Math.max(24 * 3_600_000, config.wecom.callbackMaxSkewSeconds * 2000), now });
     inbox = created;
-    const pruner = clock.every(60_000, () => created.prune());
+    const pruner = clock.every(60_000, () => void created.prune());
     stopping.push(async () => pruner.cancel());
   }
   if (wecomEnabled(config)) {
@@ -159,13 +162,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     const write = options.terminal
       ? (text: string) => void options.terminal!.output.write(text)
       : (text: string) => logger.info({ message: text }, 'WeCom is off; not sent');
-    proactive = new ConsoleChannel(write, config.locale);
+    proactive = new ConsoleChannel(write, config.locale, commit);
   }
   // The AI bot answers in the conversations it is asked in; everything else goes through the proactive adapter.
   const aibot = aibotEnabled(config) && inbox
     ? wireAibot({ config, inbox, db, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => track(inbound!.handle(message)) })
     : undefined;
-  const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }));
+  const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }), commit);
 
   const template = checkedTemplate(config);
   const clusters = new Clusters(config);
@@ -180,7 +183,6 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     }
   });
   if (clusters.names.length > 0 && unusable.length === clusters.names.length) logger.error('no environment has a usable cluster: cluster commands will fail until a kubeconfig is configured');
-  const sql = new SqliteClient(db);
   for (const [name, records] of Object.entries(await importLowdbFiles(resolve(config.store.dataDir), sql))) {
     if (records > 0) logger.info({ records }, `${name}.json moved into the database (kept as ${name}.json.imported)`);
   }

@@ -114,12 +114,10 @@ export class AlertEngine {
       newBatch: sql.prepare("INSERT INTO alert_batches (recipient_key, kind, due_at, data) VALUES (?, ?, ?, '{}')"),
       saveBatch: sql.prepare('UPDATE alert_batches SET data = ? WHERE id = ?'),
       dueBatches: sql.prepare('SELECT id, data FROM alert_batches WHERE due_at <= ? ORDER BY due_at, id'),
-      removeBatch: sql.prepare('DELETE FROM alert_batches WHERE id = ?'),
       countBatches: sql.prepare('SELECT count(*) FROM alert_batches').pluck(),
       recipient: sql.prepare('SELECT recipient FROM alert_recipients WHERE key = ?').pluck(),
       saveRecipient: sql.prepare('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
       lastImmediate: sql.prepare('SELECT last_immediate FROM alert_recipients WHERE key = ?').pluck(),
-      setLastImmediate: sql.prepare('UPDATE alert_recipients SET last_immediate = ? WHERE key = ?'),
     };
   }
 
@@ -324,11 +322,11 @@ export class AlertEngine {
       try {
         const answer = 'user' in batch.recipient ? 'here' : config.wecom.aibot.token ? 'aibot' : config.wecom.agentId !== undefined ? 'app' : 'nowhere';
         const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate) });
-        const done = () =>
-          this.db.transaction(() => {
-            this.#statements.removeBatch.run(batch.id);
-            if (batch.kind === 'immediate') this.#statements.setLastImmediate.run(now, batch.recipientKey);
-          });
+        // The batch leaves the database in the transaction that queues its message.
+        const done = [
+          { sql: 'DELETE FROM alert_batches WHERE id = ?', params: [batch.id] },
+          ...(batch.kind === 'immediate' ? [{ sql: 'UPDATE alert_recipients SET last_immediate = ? WHERE key = ?', params: [now, batch.recipientKey] }] : []),
+        ];
         await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}`, alongside: done });
       } catch (error) {
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Reply } from '../chat/reply.js';
+import type { Statement } from '../store/sql.js';
 import { recipientLabel } from '../config/schema.js';
 import { inConversation, type Address, type Channel, type ChannelName, type LiveReply, type SendOptions } from './port.js';
 
@@ -17,6 +18,8 @@ export class Channels implements Channel {
     private readonly proactive: Channel,
     others: readonly Channel[],
     private readonly logger: Logger,
+    /** Commits the writes a message that cannot be sent was to carry (its done mark), so it is not tried again. */
+    private readonly commit: (statements: readonly Statement[]) => Promise<unknown>,
   ) {
     this.name = proactive.name;
     for (const channel of [proactive, ...others]) this.#byName.set(channel.name, channel);
@@ -41,7 +44,7 @@ export class Channels implements Channel {
     if (route) return route.channel.send(route.to, reply, options);
     // Nothing can deliver it (an AI bot alone cannot speak unprompted): said in the log, and the work goes on.
     this.logger.warn({ to: inConversation(to) ? `${to.conversation.channel}:${to.conversation.kind}` : recipientLabel(to) }, 'no channel reaches this recipient; message not sent');
-    options.alongside?.();
+    if (options.alongside?.length) await this.commit(options.alongside);
   }
 
   fits(to: Address, reply: Reply): boolean {

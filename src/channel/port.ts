@@ -1,5 +1,6 @@
 import type { Reply } from '../chat/reply.js';
 import type { Recipient } from '../config/schema.js';
+import type { Statement } from '../store/sql.js';
 
 // The one channel port: every platform path wekube speaks on (the WeCom app, the WeCom 智能机器人, the console)
 // implements `Channel`; a later DingTalk or Feishu path is one more adapter. Domain code never sees a platform's
@@ -28,8 +29,8 @@ export type Address = Recipient | { conversation: Conversation; user: string };
 export const inConversation = (to: Address): to is { conversation: Conversation; user: string } => 'conversation' in to;
 
 export interface SendOptions {
-  /** A change committed in the same write as the queued message (an inbox done mark, a batch leaving). */
-  alongside?: () => void;
+  /** Writes committed in the same transaction as the queued message (an inbox done mark, a batch leaving). */
+  alongside?: readonly Statement[];
   /** The producer's id for the message: sending the same key again does nothing. */
   key?: string;
 }

@@ -3,6 +3,7 @@ import type { ChatRouter } from '../chat/router.js';
 import { translate, type Locale } from '../chat/i18n.js';
 import { renderPlain } from '../chat/render-plain.js';
 import type { Reply } from '../chat/reply.js';
+import type { Statement } from '../store/sql.js';
 import { recipientOf, separateMessages, type Address, type Channel, type LiveReply, type SendOptions } from '../channel/port.js';
 
 const describe = (address: Address) => {
@@ -20,6 +21,8 @@ export class ConsoleChannel implements Channel {
   constructor(
     private readonly write: (text: string) => void,
     private readonly locale: Locale,
+    /** Commits the writes a message carries (its done mark) as it is written out. */
+    private readonly commit: (statements: readonly Statement[]) => Promise<unknown>,
   ) {}
 
   /** Whatever is addressed is written out. */
@@ -35,7 +38,7 @@ export class ConsoleChannel implements Channel {
   }
 
   async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
-    options.alongside?.();
+    if (options.alongside?.length) await this.commit(options.alongside);
     this.write(`${translate(this.locale, 'console.to', { to: describe(to) })}\n${renderPlain(reply, this.locale)}\n`);
   }
 

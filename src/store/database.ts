@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import type { Statement } from './sql.js';
 
 export type Sql = BetterSqlite3.Database;
 
@@ -106,6 +107,20 @@ export class Database {
     } catch (error) {
       settle(error as Error);
     }
+  }
+
+  readonly #prepared = new Map<string, BetterSqlite3.Statement>();
+
+  /** A statement prepared once and kept: the SQL seam's statements are a few dozen texts. */
+  prepared(sql: string): BetterSqlite3.Statement {
+    let statement = this.#prepared.get(sql);
+    if (!statement) this.#prepared.set(sql, (statement = this.sql.prepare(sql)));
+    return statement;
+  }
+
+  /** Runs statements inside the current transaction (a write committed together with whatever the caller writes). */
+  runAll(statements: readonly Statement[] = []): void {
+    for (const { sql, params = [] } of statements) this.prepared(sql).run(...params);
   }
 
   /** The last write failed and none has succeeded since. */

@@ -8,14 +8,11 @@ import type { Param, SqlClient, Statement } from './sql.js';
  */
 export class SqliteClient implements SqlClient {
   readonly dialect = 'sqlite';
-  readonly #prepared = new Map<string, BetterSqlite3.Statement>();
 
   constructor(private readonly db: Database) {}
 
   #statement(sql: string): BetterSqlite3.Statement {
-    let statement = this.#prepared.get(sql);
-    if (!statement) this.#prepared.set(sql, (statement = this.db.sql.prepare(sql)));
-    return statement;
+    return this.db.prepared(sql);
   }
 
   async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {

@@ -38,7 +38,7 @@ export class AibotChannel implements Channel {
   async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
     const live = this.live(to);
     if (live) return live.finish(reply, options);
-    options.alongside?.();
+    this.streams.commit(options.alongside);
   }
 
   /** A passive answer cannot be changed after it was given. */

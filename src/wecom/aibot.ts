@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../store/database.js';
+import type { Statement } from '../store/sql.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
@@ -79,22 +80,27 @@ export class LiveMessages {
   }
 
   /** What WeCom shows next; only the newest 20480 bytes fit, so the oldest progress gives way. */
-  set(live: LiveMessage, content: string, finished: boolean, alongside?: () => void): void {
+  set(live: LiveMessage, content: string, finished: boolean, alongside?: readonly Statement[]): void {
     live.content = fitStream(content);
     live.finished = finished;
     this.db.transaction(() => {
       this.#statements.update.run(live.content, finished ? 1 : 0, live.id);
-      alongside?.();
+      this.db.runAll(alongside);
     });
   }
 
   /** The response_url was used; `alongside` is committed with the mark. */
-  markResponded(live: LiveMessage, alongside?: () => void): void {
+  markResponded(live: LiveMessage, alongside?: readonly Statement[]): void {
     live.responded = true;
     this.db.transaction(() => {
       this.#statements.responded.run(live.id);
-      alongside?.();
+      this.db.runAll(alongside);
     });
+  }
+
+  /** Commits writes on their own (the done mark of a message nobody can be answered about any more). */
+  commit(statements: readonly Statement[] = []): void {
+    if (statements.length > 0) this.db.transaction(() => this.db.runAll(statements));
   }
 
   /** Whether WeCom still polls this stream. */

@@ -1,4 +1,5 @@
 import type { Database } from '../store/database.js';
+import type { Statement } from '../store/sql.js';
 
 /** A response code works for 72 hours (wecom-api.md §4.4); a card older than this cannot be updated. */
 const CODE_LIFETIME_MS = 72 * 3_600_000;
@@ -24,19 +25,18 @@ export class WecomCards {
   ) {
     const sql = db.sql;
     this.#statements = {
-      open: sql.prepare('INSERT INTO wecom_cards (task_id, ref, user, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING'),
       code: sql.prepare('UPDATE wecom_cards SET code = ?, code_at = ? WHERE task_id = ?'),
       usable: sql.prepare('SELECT task_id AS taskId, user, code FROM wecom_cards WHERE ref = ? AND code IS NOT NULL AND code_at > ?'),
-      spend: sql.prepare('UPDATE wecom_cards SET code = NULL WHERE task_id = ?'),
       taskOf: sql.prepare('SELECT task_id FROM wecom_cards WHERE ref = ? AND user = ? ORDER BY sent_at DESC LIMIT 1').pluck(),
-      prune: sql.prepare('DELETE FROM wecom_cards WHERE sent_at < ?'),
     };
   }
 
-  /** A card to `user` named `ref` is queued with this task id (called in the queueing transaction). */
-  open(taskId: string, ref: string, user: string): void {
-    this.#statements.prune.run(this.now() - CODE_LIFETIME_MS);
-    this.#statements.open.run(taskId, ref, user, this.now());
+  /** A card to `user` named `ref` is queued with this task id: writes for the queueing transaction. */
+  opened(taskId: string, ref: string, user: string): Statement[] {
+    return [
+      { sql: 'DELETE FROM wecom_cards WHERE sent_at < ?', params: [this.now() - CODE_LIFETIME_MS] },
+      { sql: 'INSERT INTO wecom_cards (task_id, ref, user, sent_at) VALUES (?, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING', params: [taskId, ref, user, this.now()] },
+    ];
   }
 
   /** WeCom accepted the card and gave its response code (called in the transaction that marks it sent). */
@@ -49,8 +49,9 @@ export class WecomCards {
     return this.#statements.usable.all(ref, this.now() - CODE_LIFETIME_MS) as TrackedCard[];
   }
 
-  spend(taskId: string): void {
-    this.#statements.spend.run(taskId);
+  /** The card's send code is used up: a write for the transaction that queues its update. */
+  spent(taskId: string): Statement[] {
+    return [{ sql: 'UPDATE wecom_cards SET code = NULL WHERE task_id = ?', params: [taskId] }];
   }
 
   /** The task id of the newest card named `ref` sent to `user`: an update by a click's code keeps it. */

@@ -56,7 +56,7 @@ export class WecomChannel implements Channel {
       if (reply.replaces) return this.outbox.enqueue(to, JSON.stringify({ responseCode: reply.replaces, card }), 'update_template_card', { urgent, ...options });
       const { ref } = reply;
       const cards = this.cards;
-      const alongside = ref && cards ? () => (cards.open(taskId, ref, to.user), options.alongside?.()) : options.alongside;
+      const alongside = ref && cards ? [...cards.opened(taskId, ref, to.user), ...(options.alongside ?? [])] : options.alongside;
       return this.outbox.enqueue(to, JSON.stringify(card), 'template_card', { urgent, ...options, alongside });
     }
     return this.outbox.enqueue(to, render(reply, this.locale, this.format), this.format, { urgent, ...options });
@@ -81,7 +81,7 @@ export class WecomChannel implements Channel {
     for (const card of cards.usable(original.ref)) {
       if (card.user === options.except) continue;
       const content = JSON.stringify({ responseCode: card.code, card: renderCard(reply, this.locale, card.taskId) });
-      await this.outbox.enqueue({ user: card.user }, content, 'update_template_card', { alongside: () => cards.spend(card.taskId) });
+      await this.outbox.enqueue({ user: card.user }, content, 'update_template_card', { alongside: cards.spent(card.taskId) });
     }
   }
 

@@ -77,14 +77,14 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
       if (text === undefined) {
         // Images, voice, files: not commands; point at help (the AI bot did so in its ack). Other events need no answer.
         if (message.msgType === 'event' || message.aibot) return await untilStored(() => inbox.done(key), key);
-        return await untilStored(() => channel.send(to, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, { alongside: () => inbox.markDone(key) }), key);
+        return await untilStored(() => channel.send(to, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, { alongside: inbox.doneMark(key) }), key);
       }
       await untilStored(() => inbox.started(key), key);
       const live = channel.live(to);
       // A card button's key is the command it stands for, run as the user who clicked (with every check).
       const answer = await router.handle({ userId: message.from, text, cardCode: message.responseCode, conversation, progress: (reply) => live.progress(reply) });
       if (clicked && message.responseCode) await untilStored(() => greyOut(message, clicked, answer), key);
-      await untilStored(() => live.finish(answer, { alongside: () => inbox.markDone(key) }), key);
+      await untilStored(() => live.finish(answer, { alongside: inbox.doneMark(key) }), key);
     } catch (error) {
       logger.error({ err: error, key }, 'message could not be handled');
     }
@@ -105,10 +105,10 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
 
   /** After a restart: reports what was cut off; returns what was never started, for the caller to run. */
   async function recover(): Promise<{ toRun: InboundMessage[]; interrupted: number }> {
-    const { toRun, interrupted } = inbox.unfinished();
+    const { toRun, interrupted } = await inbox.unfinished();
     for (const message of interrupted) {
       const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
-      await channel.live({ conversation: conversationOf(message), user: message.from }).finish(notice, { alongside: () => inbox.markDone(message.dedupKey) });
+      await channel.live({ conversation: conversationOf(message), user: message.from }).finish(notice, { alongside: inbox.doneMark(message.dedupKey) });
     }
     return { toRun, interrupted: interrupted.length };
   }

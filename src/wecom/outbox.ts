@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
 import type { Database } from '../store/database.js';
+import type { Statement } from '../store/sql.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
 
@@ -46,8 +47,8 @@ export interface FailedEntry {
 export interface EnqueueOptions {
   /** Goes before digests in the recipient's queue (a reply the user is waiting for). */
   urgent?: boolean;
-  /** A change to the state committed in the same transaction as the queued message (the inbox marking it done). */
-  alongside?: () => void;
+  /** Writes committed in the same transaction as the queued message (the inbox marking it done). */
+  alongside?: readonly Statement[];
   /** The producer's id for this message: a second enqueue with the same key is ignored. */
   key?: string;
 }
@@ -225,7 +226,7 @@ export class Outbox {
         entry.id = Number(this.#statements.insert.run({ recipient, target: JSON.stringify(target), msgtype, content: part, urgent: urgent ? 1 : 0, createdAt: now, recipientSeq: entry.recipientSeq }).lastInsertRowid);
         return entry;
       });
-      alongside?.();
+      this.db.runAll(alongside);
       return entries;
     });
     for (const entry of added) this.#add(entry);

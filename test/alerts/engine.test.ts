@@ -14,6 +14,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { recipientKey, type Recipient } from '../../src/config/schema.js';
 import { Database } from '../../src/store/database.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
+import type { SendOptions } from '../../src/channel/port.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
 
@@ -24,9 +25,11 @@ const WINDOW = 5 * 60_000;
 class CapturingChannel {
   readonly sent: { to: string; text: string; reply: Reply; key?: string }[] = [];
   readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
-  async send(to: Recipient, reply: Reply, options: { key?: string; alongside?: () => void } = {}) {
+  /** The database the engine under test writes: a message's alongside writes are committed here, as the outbox does. */
+  db: Database | undefined;
+  async send(to: Recipient, reply: Reply, options: SendOptions = {}) {
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
-    options.alongside?.();
+    this.db!.transaction(() => this.db!.runAll(options.alongside));
     this.sent.push({ to: recipientKey(to), text: renderMarkdown(reply, 'zh-CN'), reply, key: options.key });
   }
   fits(to: Recipient, reply: Reply) {
@@ -68,6 +71,7 @@ let settings: ReturnType<typeof config>;
 async function engine(extra?: Record<string, unknown>) {
   settings ??= config(extra);
   const db = Database.open(dataDir);
+  channel.db = db;
   subscriptions = await Subscriptions.open(new SqliteClient(db));
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
