@@ -15,8 +15,8 @@ export interface FiringGroup {
   claim?: Claim;
 }
 
-export function firingGroups(context: CommandContext, alerts: StoredAlert[] = context.services.alerts.firing()): FiringGroup[] {
-  const claims = context.services.claims.all();
+export async function firingGroups(context: CommandContext, alerts: StoredAlert[] = context.services.alerts.firing()): Promise<FiringGroup[]> {
+  const claims = await context.services.claims.all();
   const groups = new Map<string, FiringGroup>();
   for (const alert of alerts) {
     const alertname = alert.labels.alertname ?? '?';
@@ -39,9 +39,9 @@ export function firingGroups(context: CommandContext, alerts: StoredAlert[] = co
 }
 
 /** The firing group a typed id (with or without #) names. */
-export function requireGroup(context: CommandContext, typed: string): FiringGroup {
+export async function requireGroup(context: CommandContext, typed: string): Promise<FiringGroup> {
   const id = typed.replace(/^#/, '').toLowerCase();
-  const group = firingGroups(context).find((candidate) => candidate.id === id);
+  const group = (await firingGroups(context)).find((candidate) => candidate.id === id);
   if (!group) throw new UserError('claim.unknown', { id: typed });
   return group;
 }

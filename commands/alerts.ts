@@ -28,7 +28,7 @@ export default defineCommand({
       return !context.environmentNamed || named === undefined || named === context.environment;
     });
     if (firing.length === 0) return { blocks: [{ type: 'text', text: msg('alerts.noneFiring', { env }), tone: 'success' }] };
-    const sorted = firingGroups(context, firing);
+    const sorted = await firingGroups(context, firing);
     const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => [
       `#${g.id} 🔥${g.count} `,
       strong(g.alertname),
@@ -48,8 +48,8 @@ export default defineCommand({
  * `alerts card <id>`: an alert group's card as it stands now, firing or resolved (the card's 刷新 button). From a
  * click it replaces the clicked card in place, since a WeCom card changes only once per response code.
  */
-function groupCard(context: CommandContext, typed: string): Reply {
-  const card = context.services.alerts.card(typed.replace(/^#/, '').toLowerCase());
+async function groupCard(context: CommandContext, typed: string): Promise<Reply> {
+  const card = await context.services.alerts.card(typed.replace(/^#/, '').toLowerCase());
   if (!card) throw new UserError('alerts.cardUnknown', { id: excerpt(typed, 20) });
   return { ...card, replaces: context.cardCode };
 }

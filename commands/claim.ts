@@ -12,13 +12,13 @@ export default defineCommand({
   args: [{ name: 'id', kind: 'word', required: true }] as const,
   audited: true,
   async run(context, args) {
-    const group = requireGroup(context, args.id);
+    const group = await requireGroup(context, args.id);
     if (group.claim && group.claim.claimedBy !== context.user.id) throw new UserError('claim.taken', { id: group.id, user: group.claim.claimedBy, alertname: group.alertname });
     const now = context.now();
-    context.services.claims.put({ groupId: group.id, alertname: group.alertname, app: group.app ?? '', claimedBy: context.user.id, claimedAt: now, since: group.since });
+    await context.services.claims.put({ groupId: group.id, alertname: group.alertname, app: group.app ?? '', claimedBy: context.user.id, claimedAt: now, since: group.since });
     context.record({ app: group.app });
     // Everyone's card of the group shows who took it; a click's own card is replaced by the click's answer.
-    const clicked = context.cardCode ? context.services.alerts.card(group.id) : undefined;
+    const clicked = context.cardCode ? await context.services.alerts.card(group.id) : undefined;
     await context.services.alerts.updateCard(group.id, { except: clicked ? context.user.id : undefined });
     if (clicked) return { ...clicked, replaces: context.cardCode };
     return {

@@ -121,7 +121,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       clock,
     });
     stopping.push(async () => giveUps.stop());
-    const cards = new WecomCards(db, now);
+    const cards = new WecomCards(sql, now);
     const outbox = new Outbox(db, {
       api,
       logger: logger.child({ part: 'outbox' }),
@@ -166,7 +166,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   }
   // The AI bot answers in the conversations it is asked in; everything else goes through the proactive adapter.
   const aibot = aibotEnabled(config) && inbox
-    ? wireAibot({ config, inbox, db, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => track(inbound!.handle(message)) })
+    ? wireAibot({ config, inbox, sql, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => track(inbound!.handle(message)) })
     : undefined;
   const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }), commit);
 
@@ -206,7 +206,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const subscriptions = await Subscriptions.open(sql);
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
-  const claims = new AlertClaims(db);
+  const claims = new AlertClaims(sql);
   const alerts = await AlertEngine.open(db, {
     claims,
     config,
@@ -261,7 +261,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   /** A line typed in the console, answered in the console. */
   async function runText(userId: string, text: string): Promise<void> {
     const conversation = { channel: 'console', kind: 'single', id: userId } as const;
-    const live = channels.live({ conversation, user: userId });
+    const live = await channels.live({ conversation, user: userId });
     await live.finish(await router.handle({ userId, text, conversation, progress: (reply) => live.progress(reply) }));
   }
 

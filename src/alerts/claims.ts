@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Database } from '../store/database.js';
+import type { SqlClient } from '../store/sql.js';
 
 /**
  * Claims: the on-call engineer takes an alert group (one alertname for one app) so the team knows someone is on it.
@@ -19,32 +19,28 @@ export interface Claim {
   since: number;
 }
 
+const COLUMNS = 'group_id AS "groupId", alertname, app, claimed_by AS "claimedBy", claimed_at AS "claimedAt", since';
+
+/** Who took which alert group, one row per group, shared by every replica. */
 export class AlertClaims {
-  readonly #statements;
+  constructor(private readonly sql: SqlClient) {}
 
-  constructor(private readonly db: Database) {
-    const sql = db.sql;
-    this.#statements = {
-      get: sql.prepare('SELECT group_id AS groupId, alertname, app, claimed_by AS claimedBy, claimed_at AS claimedAt, since FROM alert_claims WHERE group_id = ?'),
-      all: sql.prepare('SELECT group_id AS groupId, alertname, app, claimed_by AS claimedBy, claimed_at AS claimedAt, since FROM alert_claims'),
-      put: sql.prepare('INSERT INTO alert_claims (group_id, alertname, app, claimed_by, claimed_at, since) VALUES (@groupId, @alertname, @app, @claimedBy, @claimedAt, @since) ON CONFLICT (group_id) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at, since = excluded.since'),
-      remove: sql.prepare('DELETE FROM alert_claims WHERE group_id = ?'),
-    };
+  get(id: string): Promise<Claim | undefined> {
+    return this.sql.get<Claim>(`SELECT ${COLUMNS} FROM alert_claims WHERE group_id = ?`, [id]);
   }
 
-  get(id: string): Claim | undefined {
-    return this.#statements.get.get(id) as Claim | undefined;
+  async all(): Promise<Map<string, Claim>> {
+    return new Map((await this.sql.all<Claim>(`SELECT ${COLUMNS} FROM alert_claims`)).map((claim) => [claim.groupId, claim]));
   }
 
-  all(): Map<string, Claim> {
-    return new Map((this.#statements.all.all() as Claim[]).map((claim) => [claim.groupId, claim]));
+  async put(claim: Claim): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO alert_claims (group_id, alertname, app, claimed_by, claimed_at, since) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET claimed_by = excluded.claimed_by, claimed_at = excluded.claimed_at, since = excluded.since',
+      [claim.groupId, claim.alertname, claim.app, claim.claimedBy, claim.claimedAt, claim.since],
+    );
   }
 
-  put(claim: Claim): void {
-    this.db.transaction(() => this.#statements.put.run(claim));
-  }
-
-  remove(id: string): void {
-    this.db.transaction(() => this.#statements.remove.run(id));
+  async remove(id: string): Promise<void> {
+    await this.sql.run('DELETE FROM alert_claims WHERE group_id = ?', [id]);
   }
 }

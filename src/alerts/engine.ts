@@ -163,16 +163,16 @@ export class AlertEngine {
   }
 
   /** The card of an alert group as it stands now; undefined when nothing of it is kept. */
-  card(id: string): ReturnType<typeof alertCard> | undefined {
+  async card(id: string): Promise<ReturnType<typeof alertCard> | undefined> {
     const { config } = this.options;
     const alerts = (this.#statements.group.all(id) as string[]).map((data) => JSON.parse(data) as StoredAlert);
-    const state = groupState(alerts, this.options.claims?.get(id));
+    const state = groupState(alerts, await this.options.claims?.get(id));
     return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.#externalURL ?? config.alerts.alertmanagerUrl, now: this.#now() });
   }
 
   /** Brings the group's sent cards up to date where the channel can; `except` is a user whose card a click updates itself. */
   async updateCard(id: string, options?: { except?: string }): Promise<void> {
-    const card = this.card(id);
+    const card = await this.card(id);
     if (card) await this.options.channel.update(card, options);
   }
 

@@ -26,42 +26,43 @@ export class Channels implements Channel {
   }
 
   /** The adapter that delivers to an address, and the address it delivers to. */
-  #route(to: Address): { channel: Channel; to: Address } | undefined {
+  async #route(to: Address): Promise<{ channel: Channel; to: Address } | undefined> {
     if (inConversation(to)) {
       const own = this.#byName.get(to.conversation.channel);
-      if (own?.reaches(to)) return { channel: own, to };
+      if (own && (await own.reaches(to))) return { channel: own, to };
       to = { user: to.user };
     }
-    return this.proactive.reaches(to) ? { channel: this.proactive, to } : undefined;
+    return (await this.proactive.reaches(to)) ? { channel: this.proactive, to } : undefined;
   }
 
-  reaches(to: Address): boolean {
-    return this.#route(to) !== undefined;
+  async reaches(to: Address): Promise<boolean> {
+    return (await this.#route(to)) !== undefined;
   }
 
   async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
-    const route = this.#route(to);
+    const route = await this.#route(to);
     if (route) return route.channel.send(route.to, reply, options);
     // Nothing can deliver it (an AI bot alone cannot speak unprompted): said in the log, and the work goes on.
     this.logger.warn({ to: inConversation(to) ? `${to.conversation.channel}:${to.conversation.kind}` : recipientLabel(to) }, 'no channel reaches this recipient; message not sent');
     if (options.alongside?.length) await this.commit(options.alongside);
   }
 
+  /** Measured for the adapter of the address (a conversation's own, else the proactive one). */
   fits(to: Address, reply: Reply): boolean {
-    const route = this.#route(to);
-    return route ? route.channel.fits(route.to, reply) : true;
+    const channel = (inConversation(to) && this.#byName.get(to.conversation.channel)) || this.proactive;
+    return channel.fits(to, reply);
   }
 
   async update(reply: Reply & { ref: string }, options?: { except?: string }): Promise<void> {
     for (const channel of this.#byName.values()) await channel.update(reply, options);
   }
 
-  live(to: Address): LiveReply {
+  async live(to: Address): Promise<LiveReply> {
     if (inConversation(to)) {
-      const own = this.#byName.get(to.conversation.channel)?.live(to);
+      const own = await this.#byName.get(to.conversation.channel)?.live(to);
       if (own) return own;
     }
-    const route = this.#route(to);
-    return route?.channel.live(route.to) ?? { progress: (reply) => this.send(to, reply), finish: (reply, options) => this.send(to, reply, options) };
+    const route = await this.#route(to);
+    return (await route?.channel.live(route.to)) ?? { progress: (reply) => this.send(to, reply), finish: (reply, options) => this.send(to, reply, options) };
   }
 }

@@ -47,12 +47,12 @@ export interface LiveReply {
 export interface Channel {
   readonly name: ChannelName;
   /** Whether this adapter can deliver to the address now (a robot key only on WeCom; an AI-bot message only while WeCom lets the bot answer it). */
-  reaches(to: Address): boolean;
+  reaches(to: Address): Promise<boolean>;
   send(to: Address, reply: Reply, options?: SendOptions): Promise<void>;
   /** Whether the reply goes out as one message to this address. */
   fits(to: Address, reply: Reply): boolean;
   /** The answer to a message at this address; undefined when this adapter cannot answer there any more. */
-  live(to: Address): LiveReply | undefined;
+  live(to: Address): Promise<LiveReply | undefined>;
   /**
    * Updates in place the messages sent with `reply.ref` that the channel can still update (WeCom app cards, once per
    * response code); `except` is a user whose message the current click updates itself. Elsewhere nothing happens.

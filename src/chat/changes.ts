@@ -60,7 +60,7 @@ export interface ChangeDeskOptions {
   audit: AuditLog;
   notify: Notify;
   /** The answer to the requester, where progress and result are one message if the channel can. */
-  live: (to: Address) => LiveReply;
+  live: (to: Address) => Promise<LiveReply>;
   logger: Logger;
   /** The context a command runs in for a user (progress goes to that user). */
   contextFor: (userId: string, environment: string) => CommandContext;
@@ -212,7 +212,7 @@ export class ChangeDesk {
     }
     await this.#remove(change);
     // The requester follows the run where they asked (progress and the result); the approver gets the result too.
-    const follow = this.options.live(this.#requester(change));
+    const follow = await this.options.live(this.#requester(change));
     await follow.progress(this.#told(change, msg('change.approvedRunning', { user: user.id }), 'info'));
     const outcome = await this.#execute(this.#requestOf(change), change.requester, change, (reply) => follow.progress(reply));
     await follow.finish({ ...outcome, urgent: true });

@@ -26,14 +26,14 @@ export class ConsoleChannel implements Channel {
   ) {}
 
   /** Whatever is addressed is written out. */
-  reaches(): boolean {
+  async reaches(): Promise<boolean> {
     return true;
   }
 
   /** Lines written cannot change. */
   async update(): Promise<void> {}
 
-  live(to: Address): LiveReply {
+  async live(to: Address): Promise<LiveReply> {
     return separateMessages(this, to);
   }
 

@@ -102,7 +102,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE wecom_cards (
     task_id TEXT PRIMARY KEY,
     ref TEXT NOT NULL,
-    user TEXT NOT NULL,
+    user_id TEXT NOT NULL,
     sent_at INTEGER NOT NULL,
     code TEXT,
     code_at INTEGER

@@ -51,4 +51,47 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     expires_at BIGINT NOT NULL
   );
   `,
+  `
+  -- Every accepted callback by dedup key (see wecom/inbox.ts): every replica accepts into it.
+  CREATE TABLE inbox (
+    key TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('received', 'started', 'done')),
+    message TEXT
+  );
+  CREATE INDEX inbox_by_state ON inbox (state, at);
+  -- Who took an alert group (see alerts/claims.ts).
+  CREATE TABLE alert_claims (
+    group_id TEXT PRIMARY KEY,
+    alertname TEXT NOT NULL,
+    app TEXT NOT NULL,
+    claimed_by TEXT NOT NULL,
+    claimed_at BIGINT NOT NULL,
+    since BIGINT NOT NULL
+  );
+  -- WeCom app cards that may be updated later (see wecom/cards.ts).
+  CREATE TABLE wecom_cards (
+    task_id TEXT PRIMARY KEY,
+    ref TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    code TEXT,
+    code_at BIGINT
+  );
+  CREATE INDEX wecom_cards_by_ref ON wecom_cards (ref);
+  CREATE INDEX wecom_cards_by_age ON wecom_cards (sent_at);
+  `,
+  `
+  -- The AI bot's live messages and their response_url (see wecom/aibot.ts).
+  CREATE TABLE aibot_streams (
+    id TEXT PRIMARY KEY,
+    msg_id TEXT NOT NULL UNIQUE,
+    content TEXT NOT NULL,
+    finished INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    response_url TEXT,
+    responded INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX aibot_streams_by_age ON aibot_streams (created_at);
+  `,
 ];

@@ -21,14 +21,14 @@ export class AibotChannel implements Channel {
     private readonly options: { locale: Locale; apiBase: string; clock: Clock; logger: Logger },
   ) {}
 
-  #stream(to: Address): LiveMessage | undefined {
+  async #stream(to: Address): Promise<LiveMessage | undefined> {
     if (!inConversation(to) || to.conversation.channel !== this.name || !to.conversation.message) return undefined;
-    const stream = this.streams.forMessage(to.conversation.message);
+    const stream = await this.streams.forMessage(to.conversation.message);
     return stream && (this.streams.polled(stream) || this.streams.answerable(stream)) ? stream : undefined;
   }
 
-  reaches(to: Address): boolean {
-    return this.#stream(to) !== undefined;
+  async reaches(to: Address): Promise<boolean> {
+    return (await this.#stream(to)) !== undefined;
   }
 
   fits(_to: Address, reply: Reply): boolean {
@@ -36,16 +36,16 @@ export class AibotChannel implements Channel {
   }
 
   async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
-    const live = this.live(to);
+    const live = await this.live(to);
     if (live) return live.finish(reply, options);
-    this.streams.commit(options.alongside);
+    await this.streams.commit(options.alongside);
   }
 
   /** A passive answer cannot be changed after it was given. */
   async update(): Promise<void> {}
 
-  live(to: Address): LiveReply | undefined {
-    const stream = this.#stream(to);
+  async live(to: Address): Promise<LiveReply | undefined> {
+    const stream = await this.#stream(to);
     if (!stream) return undefined;
     // A live message still polled goes on from what it shows (a restart's notice follows the progress before it).
     const shown: string[] = this.streams.polled(stream) && stream.content ? [stream.content] : [];
@@ -57,14 +57,14 @@ export class AibotChannel implements Channel {
     return {
       progress: async (reply) => {
         const content = add(reply);
-        if (this.streams.polled(stream)) this.streams.set(stream, content, false);
+        if (this.streams.polled(stream)) await this.streams.set(stream, content, false);
       },
       finish: async (reply, options = {}) => {
         const content = add(reply);
         // WeCom's next refresh shows it.
         if (this.streams.polled(stream)) return this.streams.set(stream, content, true, options.alongside);
         if (this.streams.answerable(stream)) await this.#respond(stream.responseUrl!, content);
-        this.streams.markResponded(stream, options.alongside);
+        await this.streams.markResponded(stream, options.alongside);
       },
     };
   }

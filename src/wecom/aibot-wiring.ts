@@ -4,7 +4,7 @@ import { translate } from '../chat/i18n.js';
 import type { Clock } from '../clock/clock.js';
 import type { Config } from '../config/load.js';
 import type { Metrics } from '../http/metrics.js';
-import type { Database } from '../store/database.js';
+import type { SqlClient } from '../store/sql.js';
 import { mountAibot, LiveMessages } from './aibot.js';
 import { AibotChannel } from './aibot-channel.js';
 import { CallbackCrypto } from './crypto.js';
@@ -14,7 +14,7 @@ import type { InboundMessage } from './messages.js';
 interface AibotParts {
   config: Config & { wecom: { aibot: { token: string; aesKey: string } } };
   inbox: Inbox;
-  db: Database;
+  sql: SqlClient;
   logger: Logger;
   clock: Clock;
   mount: ((router: Router) => void)[];
@@ -30,7 +30,7 @@ interface AibotParts {
 export function wireAibot(parts: AibotParts): AibotChannel {
   const { config, logger, clock } = parts;
   const now = () => clock.now();
-  const live = new LiveMessages(parts.db, now);
+  const live = new LiveMessages(parts.sql, now);
   // The receive id of an internal AI bot is the empty string (wecom-aibot.md §1.3.2).
   const crypto = new CallbackCrypto(config.wecom.aibot.token, config.wecom.aibot.aesKey, '');
   parts.mount.push((httpRouter) =>

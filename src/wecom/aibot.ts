@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Database } from '../store/database.js';
-import type { Statement } from '../store/sql.js';
+import type { SqlClient, Statement } from '../store/sql.js';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
@@ -44,63 +43,47 @@ export interface LiveMessage {
  * later still answers in the conversation it was asked in.
  */
 export class LiveMessages {
-  readonly #statements;
-
   constructor(
-    private readonly db: Database,
+    private readonly sql: SqlClient,
     private readonly now: () => number,
-  ) {
-    const sql = db.sql;
-    const columns = 'id, msg_id AS msgId, content, finished, created_at AS createdAt, response_url AS responseUrl, responded';
-    this.#statements = {
-      insert: sql.prepare('INSERT INTO aibot_streams (id, msg_id, content, finished, created_at, response_url) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING'),
-      byId: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE id = ?`),
-      byMsg: sql.prepare(`SELECT ${columns} FROM aibot_streams WHERE msg_id = ?`),
-      update: sql.prepare('UPDATE aibot_streams SET content = ?, finished = ? WHERE id = ?'),
-      responded: sql.prepare('UPDATE aibot_streams SET responded = 1 WHERE id = ?'),
-      prune: sql.prepare('DELETE FROM aibot_streams WHERE created_at < ?'),
-    };
-  }
+  ) {}
 
   /** The live message of a message, opened now with `content` unless it already is. */
-  open(msgId: string, content: string, responseUrl?: string, finished = false): LiveMessage {
-    this.db.transaction(() => {
-      this.#statements.prune.run(this.now() - 65 * 60_000);
-      this.#statements.insert.run(randomBytes(12).toString('hex'), msgId, fitStream(content), finished ? 1 : 0, this.now(), responseUrl ?? null);
-    });
-    return this.forMessage(msgId)!;
+  async open(msgId: string, content: string, responseUrl?: string, finished = false): Promise<LiveMessage> {
+    await this.sql.batch([
+      { sql: 'DELETE FROM aibot_streams WHERE created_at < ?', params: [this.now() - 65 * 60_000] },
+      {
+        sql: 'INSERT INTO aibot_streams (id, msg_id, content, finished, created_at, response_url) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msg_id) DO NOTHING',
+        params: [randomBytes(12).toString('hex'), msgId, fitStream(content), finished ? 1 : 0, this.now(), responseUrl ?? null],
+      },
+    ]);
+    return (await this.forMessage(msgId))!;
   }
 
-  get(id: string): LiveMessage | undefined {
-    return row(this.#statements.byId.get(id));
+  async get(id: string): Promise<LiveMessage | undefined> {
+    return row(await this.sql.get(`SELECT ${COLUMNS} FROM aibot_streams WHERE id = ?`, [id]));
   }
 
-  forMessage(msgId: string): LiveMessage | undefined {
-    return row(this.#statements.byMsg.get(msgId));
+  async forMessage(msgId: string): Promise<LiveMessage | undefined> {
+    return row(await this.sql.get(`SELECT ${COLUMNS} FROM aibot_streams WHERE msg_id = ?`, [msgId]));
   }
 
   /** What WeCom shows next; only the newest 20480 bytes fit, so the oldest progress gives way. */
-  set(live: LiveMessage, content: string, finished: boolean, alongside?: readonly Statement[]): void {
+  async set(live: LiveMessage, content: string, finished: boolean, alongside: readonly Statement[] = []): Promise<void> {
     live.content = fitStream(content);
     live.finished = finished;
-    this.db.transaction(() => {
-      this.#statements.update.run(live.content, finished ? 1 : 0, live.id);
-      this.db.runAll(alongside);
-    });
+    await this.sql.batch([{ sql: 'UPDATE aibot_streams SET content = ?, finished = ? WHERE id = ?', params: [live.content, finished ? 1 : 0, live.id] }, ...alongside]);
   }
 
   /** The response_url was used; `alongside` is committed with the mark. */
-  markResponded(live: LiveMessage, alongside?: readonly Statement[]): void {
+  async markResponded(live: LiveMessage, alongside: readonly Statement[] = []): Promise<void> {
     live.responded = true;
-    this.db.transaction(() => {
-      this.#statements.responded.run(live.id);
-      this.db.runAll(alongside);
-    });
+    await this.sql.batch([{ sql: 'UPDATE aibot_streams SET responded = 1 WHERE id = ?', params: [live.id] }, ...alongside]);
   }
 
   /** Commits writes on their own (the done mark of a message nobody can be answered about any more). */
-  commit(statements: readonly Statement[] = []): void {
-    if (statements.length > 0) this.db.transaction(() => this.db.runAll(statements));
+  async commit(statements: readonly Statement[] = []): Promise<void> {
+    if (statements.length > 0) await this.sql.batch(statements);
   }
 
   /** Whether WeCom still polls this stream. */
@@ -113,6 +96,8 @@ export class LiveMessages {
     return live.responseUrl !== undefined && !live.responded && this.now() - live.createdAt < RESPONSE_URL_MS;
   }
 }
+
+const COLUMNS = 'id, msg_id AS "msgId", content, finished, created_at AS "createdAt", response_url AS "responseUrl", responded';
 
 const row = (found: unknown): LiveMessage | undefined => {
   if (!found) return undefined;
@@ -190,7 +175,7 @@ export function mountAibot(router: Router, options: AibotOptions): void {
 
       // A refresh of a live message: what it shows now. An unknown stream (from before a restart) is closed.
       if (message.msgType === 'stream' && message.streamId) {
-        const live = options.live.get(message.streamId);
+        const live = await options.live.get(message.streamId);
         reply(ctx, nonce, live ? stream(live) : { msgtype: 'stream', stream: { id: message.streamId, finish: true, content: '' } });
         return 'accepted';
       }
@@ -206,13 +191,13 @@ export function mountAibot(router: Router, options: AibotOptions): void {
       const command = message.text !== undefined;
       if (seen === 'duplicate') {
         // WeCom sent it again (its first answer got lost): the same live message, never a second run.
-        const live = options.live.forMessage(message.msgId);
+        const live = await options.live.forMessage(message.msgId);
         if (live) reply(ctx, nonce, stream(live));
         else ctx.status = 200;
         return 'duplicate';
       }
       if (command) {
-        const live = options.live.open(message.msgId, '', message.responseUrl);
+        const live = await options.live.open(message.msgId, '', message.responseUrl);
         reply(ctx, nonce, stream(live));
       } else if (message.msgType !== 'event') {
         // An image or a file (single chat only): not a command; the answer says where the commands are.
@@ -220,7 +205,7 @@ export function mountAibot(router: Router, options: AibotOptions): void {
       } else {
         // Events (card clicks are sent once and dropped after 5 s): an empty answer at once, the work after it,
         // answered through the click's response_url.
-        if (message.eventKey) options.live.open(message.msgId, '', message.responseUrl, true);
+        if (message.eventKey) await options.live.open(message.msgId, '', message.responseUrl, true);
         ctx.status = 200;
         ctx.body = '';
       }

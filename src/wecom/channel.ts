@@ -37,21 +37,21 @@ export class WecomChannel implements Channel {
   }
 
   /** Users, app group chats and group robots; of conversations, only the app's own (single chats). */
-  reaches(to: Address): boolean {
+  async reaches(to: Address): Promise<boolean> {
     return !inConversation(to) || to.conversation.channel === this.name;
   }
 
-  live(to: Address): LiveReply | undefined {
-    return this.reaches(to) ? separateMessages(this, to) : undefined;
+  async live(to: Address): Promise<LiveReply | undefined> {
+    return (await this.reaches(to)) ? separateMessages(this, to) : undefined;
   }
 
-  send(address: Address, original: Reply, options: SendOptions = {}): Promise<void> {
+  async send(address: Address, original: Reply, options: SendOptions = {}): Promise<void> {
     const to = recipientOf(address);
     const reply = withSendableActions(original);
     const urgent = reply.urgent ?? false;
     if (this.#asCard(to, reply) && 'user' in to) {
       // A card named by a ref keeps its task id when a click replaces it, so later updates find it.
-      const taskId = (reply.ref && reply.replaces && this.cards?.taskOf(reply.ref, to.user)) || newTaskId();
+      const taskId = (reply.ref && reply.replaces && (await this.cards?.taskOf(reply.ref, to.user))) || newTaskId();
       const card = renderCard(reply, this.locale, taskId);
       if (reply.replaces) return this.outbox.enqueue(to, JSON.stringify({ responseCode: reply.replaces, card }), 'update_template_card', { urgent, ...options });
       const { ref } = reply;
@@ -78,7 +78,7 @@ export class WecomChannel implements Channel {
     if (!this.cards || this.format !== 'markdown') return;
     const reply = withSendableActions(original);
     const cards = this.cards;
-    for (const card of cards.usable(original.ref)) {
+    for (const card of await cards.usable(original.ref)) {
       if (card.user === options.except) continue;
       const content = JSON.stringify({ responseCode: card.code, card: renderCard(reply, this.locale, card.taskId) });
       await this.outbox.enqueue({ user: card.user }, content, 'update_template_card', { alongside: cards.spent(card.taskId) });

@@ -80,7 +80,7 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
         return await untilStored(() => channel.send(to, { ...textReply('hint.empty', undefined, 'muted'), urgent: true }, { alongside: inbox.doneMark(key) }), key);
       }
       await untilStored(() => inbox.started(key), key);
-      const live = channel.live(to);
+      const live = await channel.live(to);
       // A card button's key is the command it stands for, run as the user who clicked (with every check).
       const answer = await router.handle({ userId: message.from, text, cardCode: message.responseCode, conversation, progress: (reply) => live.progress(reply) });
       if (clicked && message.responseCode) await untilStored(() => greyOut(message, clicked, answer), key);
@@ -108,7 +108,7 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
     const { toRun, interrupted } = await inbox.unfinished();
     for (const message of interrupted) {
       const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
-      await channel.live({ conversation: conversationOf(message), user: message.from }).finish(notice, { alongside: inbox.doneMark(message.dedupKey) });
+      await (await channel.live({ conversation: conversationOf(message), user: message.from })).finish(notice, { alongside: inbox.doneMark(message.dedupKey) });
     }
     return { toRun, interrupted: interrupted.length };
   }

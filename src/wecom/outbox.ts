@@ -121,7 +121,7 @@ export interface OutboxOptions {
   giveUpAfterMs?: number;
   onSent?: (kind: string) => void;
   /** A card WeCom accepted, with the response code that may update it once; runs in the transaction that removes the entry. */
-  onCardSent?: (taskId: string, responseCode: string) => void;
+  onCardSent?: (taskId: string, responseCode: string) => readonly Statement[];
   /** A message was given up: counted, and reported to ops by another route. */
   onGiveUp?: (failed: FailedEntry) => void;
 }
@@ -350,7 +350,7 @@ export class Outbox {
         const code = entry.msgtype === 'template_card' ? outcome.responseCode : undefined;
         this.db.transaction(() => {
           this.#statements.remove.run(entry.id);
-          if (code) this.options.onCardSent?.((JSON.parse(entry.content) as { task_id: string }).task_id, code);
+          if (code) this.db.runAll(this.options.onCardSent?.((JSON.parse(entry.content) as { task_id: string }).task_id, code));
         });
         this.#dequeue(entry);
         this.options.onSent?.(targetKind(entry.target));

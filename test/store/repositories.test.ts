@@ -2,7 +2,10 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertClaims } from '../../src/alerts/claims.js';
 import { Subscriptions } from '../../src/alerts/subscriptions.js';
+import { LiveMessages } from '../../src/wecom/aibot.js';
+import { Inbox } from '../../src/wecom/inbox.js';
 import { AuditLog } from '../../src/chat/audit.js';
 import type { PendingChange } from '../../src/chat/changes.js';
 import { PendingChanges } from '../../src/chat/pending-changes.js';
@@ -151,6 +154,62 @@ describe.each(backends)('pending changes on $name', (backend) => {
     const [first, second] = await Promise.all([mine.expire(5000), new PendingChanges(await another()).expire(5000)]);
     expect([...first, ...second].map((expired) => expired.code)).toEqual(['1111']);
     expect((await mine.byCode('2222'))?.app).toBe('pay');
+  });
+});
+
+describe.each(backends)('inbox on $name', (backend) => {
+  it('accepts a key once across replicas, and tells a restart what to run and what was cut off', async () => {
+    const { client, another } = await backend.open();
+    const message = (key: string) => ({ from: 'lisi', createTime: 1, msgType: 'text', content: `status ${key}`, dedupKey: key });
+    const mine = await Inbox.open(client, { retentionMs: 60_000 });
+    const replica = await Inbox.open(await another(), { retentionMs: 60_000 });
+    const accepted = await Promise.all([mine.accept(message('msg:1')), replica.accept(message('msg:1'))]);
+    expect(accepted.sort()).toEqual(['duplicate', 'new']);
+    await replica.accept(message('msg:2'));
+    await replica.accept(message('msg:3'));
+    await mine.started('msg:2');
+    await client.batch(mine.doneMark('msg:3'));
+    const { toRun, interrupted } = await replica.unfinished();
+    expect(toRun.map((m) => m.dedupKey)).toEqual(['msg:1']);
+    expect(interrupted.map((m) => m.content)).toEqual(['status msg:2']);
+    expect(await mine.accept(message('msg:3'))).toBe('duplicate');
+  });
+});
+
+describe.each(backends)('alert claims on $name', (backend) => {
+  it('holds one claim per group, replaced by a newer one, removed on unclaim', async () => {
+    const { client, another } = await backend.open();
+    const claims = new AlertClaims(client);
+    const claim = { groupId: 'a3f2c1', alertname: 'EtcdNoLeader', app: 'etcd', claimedBy: 'zhaoliu', claimedAt: 2_000, since: 1_000 };
+    await claims.put(claim);
+    await new AlertClaims(await another()).put({ ...claim, claimedBy: 'lisi', claimedAt: 3_000 });
+    expect(await claims.get('a3f2c1')).toEqual({ ...claim, claimedBy: 'lisi', claimedAt: 3_000 });
+    expect([...(await claims.all()).keys()]).toEqual(['a3f2c1']);
+    await claims.remove('a3f2c1');
+    expect(await claims.get('a3f2c1')).toBeUndefined();
+  });
+});
+
+describe.each(backends)('AI bot live messages on $name', (backend) => {
+  it('opens one per message, keeps what it shows with the writes that go with it, and marks its response_url used', async () => {
+    const { client, another } = await backend.open();
+    let now = 1_000_000;
+    const streams = new LiveMessages(client, () => now);
+    const opened = await streams.open('msg-1', '', 'https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=x');
+    expect(await streams.open('msg-1', 'again')).toEqual(opened);
+    expect(streams.polled(opened)).toBe(true);
+    await client.run('CREATE TABLE marks (k TEXT PRIMARY KEY)');
+    await streams.set(opened, 'started', false);
+    await streams.set(opened, 'started\n\ndone', true, [{ sql: "INSERT INTO marks VALUES ('done')" }]);
+    const replica = new LiveMessages(await another(), () => now);
+    const seen = (await replica.get(opened.id))!;
+    expect(seen).toMatchObject({ msgId: 'msg-1', content: 'started\n\ndone', finished: true, responded: false });
+    expect(await client.get('SELECT k FROM marks')).toEqual({ k: 'done' });
+    expect(replica.polled(seen)).toBe(false);
+    now += 30 * 60_000;
+    expect(replica.answerable(seen)).toBe(true);
+    await replica.markResponded(seen);
+    expect(streams.answerable((await streams.forMessage('msg-1'))!)).toBe(false);
   });
 });
 
