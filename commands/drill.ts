@@ -40,17 +40,18 @@ function startArgs(words: string[]): { name: string; params: Record<string, stri
   return { name: name.toLowerCase(), params };
 }
 
-function list(context: CommandContext): Reply {
+async function list(context: CommandContext): Promise<Reply> {
   const drills = drillsOf(context);
-  const items: Text[] = [...drills.checklists.values()].map((checklist) => {
-    const last = drills.history(checklist.name)[0];
+  const items: Text[] = [];
+  for (const checklist of drills.checklists.values()) {
+    const [last] = await drills.history(checklist.name);
     const parts: Text[] = [{ strong: checklist.name }, ` ${checklist.title}`];
     if (checklist.rto !== undefined) parts.push(' · ', msg('drill.rto', { rto: durationText(context.locale, checklist.rto) }));
     parts.push(' · ', last ? [msg('drill.lastRun', { id: last.id, env: last.environment, at: formatTime(context.locale, context.config.timezone, new Date(last.startedAt)) }), msg(`drill.status.${last.status}`)] : msg('drill.neverRun'));
-    const due = drills.due(checklist.name);
+    const due = await drills.due(checklist.name);
     if (due.length > 0) parts.push(' · ', msg('drill.due', { envs: due.map((env) => `@${env}`).join(' ') }));
-    return parts;
-  });
+    items.push(parts);
+  }
   const blocks: Block[] = [{ type: 'title', text: msg('drill.listTitle') }, { type: 'list', items }];
   for (const run of drills.activeRuns()) blocks.push({ type: 'text', text: msg('drill.activeRun', { id: run.id, drill: run.drill, env: run.environment, step: run.current + 1, total: run.steps.length }), tone: 'info' });
   blocks.push({ type: 'text', text: msg('drill.listHint'), tone: 'muted' });
@@ -104,7 +105,7 @@ export default defineCommand({
         return drills().report(id === undefined ? undefined : Number(id));
       }
       case 'history': {
-        const runs = drills().history(words[0]?.toLowerCase());
+        const runs = await drills().history(words[0]?.toLowerCase());
         if (runs.length === 0) return { blocks: [{ type: 'text', text: msg('drill.noRuns'), tone: 'muted' }] };
         return {
           blocks: [

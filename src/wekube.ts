@@ -34,7 +34,7 @@ import { DrillRuns } from './drills/runs.js';
 import { DrillSchedules } from './drills/schedule.js';
 import { importLowdbFiles } from './store/lowdb-import.js';
 import { SqliteClient } from './store/sqlite-client.js';
-import type { Statement } from './store/sql.js';
+import type { SqlClient, Statement } from './store/sql.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
 import { WecomCards } from './wecom/cards.js';
@@ -239,7 +239,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   });
   const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
   const registries = new Registries(config.registries);
-  const drills = wireDrills({ config, db, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
+  const drills = await wireDrills({ config, sql, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
   stopping.push(async () => drills.stop());
 
   const router: ChatRouter = new ChatRouter({
@@ -333,7 +333,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 }
 
 /** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
-function wireDrills(parts: { config: Config; db: Database; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
+async function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
   const { config, logger } = parts;
   let checklists;
   try {
@@ -345,11 +345,11 @@ function wireDrills(parts: { config: Config; db: Database; clusters: Clusters; r
   for (const [index, schedule] of config.drills.schedules.entries()) {
     if (!checklists.has(schedule.drill)) throw new ConfigError([`${config.file}: drills.schedules[${index}].drill: no checklist "${schedule.drill}" in ${config.drills.dir} (have: ${[...checklists.keys()].join(', ') || 'none'})`]);
   }
-  const runs = new DrillRuns(parts.db);
+  const runs = new DrillRuns(parts.sql);
   const runner = new DrillRunner({ ...parts, checklists, runs });
   const schedules = new DrillSchedules({ config, checklists, runs, notify: parts.notify, clock: parts.clock, logger });
   runner.due = (drill) => schedules.due(drill);
-  runner.resume();
+  await runner.resume();
   schedules.start();
   if (checklists.size > 0) logger.info({ drills: [...checklists.keys()] }, 'drill checklists loaded');
   return {

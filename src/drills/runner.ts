@@ -53,15 +53,15 @@ export class DrillRunner {
   constructor(private readonly options: DrillRunnerOptions) {}
 
   /** Environments where the drill is due by its schedule (set once schedules are wired). */
-  due: (drill: string) => string[] = () => [];
+  due: (drill: string) => Promise<string[]> = async () => [];
 
   get checklists(): Map<string, Checklist> {
     return this.options.checklists;
   }
 
   /** After a restart: picks up every active run, its check loop and its guard. */
-  resume(): void {
-    for (const run of this.options.runs.active()) {
+  async resume(): Promise<void> {
+    for (const run of await this.options.runs.active()) {
       this.#active.set(run.id, run);
       const step = run.steps[run.current];
       if (step?.status === 'before' || step?.status === 'checking') this.#startLoop(run, run.current);
@@ -116,7 +116,7 @@ export class DrillRunner {
   async start(user: string, name: string, environment: string, params: Record<string, string>): Promise<Reply> {
     const { checklist, checks, guardApps, variables } = this.prepare(name, environment, params);
     const now = this.options.clock.now();
-    const run = this.options.runs.create({
+    const run = await this.options.runs.create({
       drill: checklist.name,
       title: checklist.title,
       environment,
@@ -183,7 +183,7 @@ export class DrillRunner {
     if (answer === 'fail') {
       step.status = 'failed';
       step.endedAt = now;
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.stepFailedBy', { user, step: step.title, note: step.note ?? '' }), tone: 'error' }] });
       await this.#afterFailure(run, index, user);
       return { blocks: [] };
@@ -191,7 +191,7 @@ export class DrillRunner {
     if (answer === 'skip') {
       step.status = 'skipped';
       step.endedAt = now;
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.stepSkipped', { user, step: step.title, note: step.note ?? '' }), tone: 'muted' }] });
       await this.#enter(run, index + 1, user);
       return { blocks: [] };
@@ -201,7 +201,7 @@ export class DrillRunner {
     if (!check) {
       step.status = 'passed';
       step.endedAt = now;
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.stepDone', { user, step: step.title }), tone: 'success' }] });
       await this.#enter(run, index + 1, user);
       return { blocks: [] };
@@ -212,7 +212,7 @@ export class DrillRunner {
     step.baseline = fresh === undefined ? step.baseline : rebase ? rebase(step.baseline, fresh) : fresh;
     step.status = 'checking';
     step.checkStartedAt = this.options.clock.now();
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     await this.#announce(run, { blocks: [{ type: 'text', text: [msg('drill.checkingAfterDone', { user, step: step.title }), ' ', checkText(this.#locale, check)], tone: 'info' }] });
     this.#startLoop(run, index);
     return { blocks: [] };
@@ -236,7 +236,7 @@ export class DrillRunner {
     const guard = this.#guards.get(run.id);
     if (guard) guard.failures = 0;
     this.#join(run, user);
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     await this.#audit(run, user, 'drill resume', 'ok');
     await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.resumed', { user, env: run.environment }), tone: 'info' }, ...renderStep(run, this.#spec(run, run.current), this.#locale).blocks] });
     return { blocks: [] };
@@ -247,13 +247,13 @@ export class DrillRunner {
     return renderStatus(run, this.options.config, this.options.clock.now());
   }
 
-  report(id: number | undefined): Reply {
-    const run = id !== undefined ? this.options.runs.get(id) : this.options.runs.recent(1)[0];
+  async report(id: number | undefined): Promise<Reply> {
+    const run = id !== undefined ? await this.options.runs.get(id) : (await this.options.runs.recent(1))[0];
     if (!run) throw new UserError(id !== undefined ? 'drill.noRun' : 'drill.noRuns', { id: id ?? '' });
     return renderReport(run, this.options.config, this.options.clock.now());
   }
 
-  history(name: string | undefined): DrillRun[] {
+  async history(name: string | undefined): Promise<DrillRun[]> {
     if (name) this.#checklist(name);
     return this.options.runs.recent(10, name);
   }
@@ -271,7 +271,7 @@ export class DrillRunner {
     if (checks.before) {
       step.status = 'before';
       step.checkStartedAt = step.startedAt;
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#announce(run, { blocks: [{ type: 'text', text: [msg('drill.precondition', { step: step.title }), ' ', checkText(this.#locale, checks.before)], tone: 'info' }] });
       this.#startLoop(run, index);
       return;
@@ -285,13 +285,13 @@ export class DrillRunner {
     if (check) step.baseline = await this.#baseline(run, check);
     if (spec.instructions !== undefined) {
       step.status = 'waiting';
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#announce(run, renderStep(run, spec, this.#locale));
       return;
     }
     step.status = 'checking';
     step.checkStartedAt = this.options.clock.now();
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     await this.#announce(run, { blocks: [{ type: 'text', text: [msg('drill.checkOnly', { n: index + 1, total: run.steps.length, step: step.title }), ' ', checkText(this.#locale, check!)], tone: 'info' }] });
     this.#startLoop(run, index);
   }
@@ -329,7 +329,7 @@ export class DrillRunner {
       }
       const now = clock.now();
       if (now >= deadline) return this.#checkFailed(run, index, phase);
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       if (!told) {
         told = true;
         await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.waiting', { step: step.title, left: durationText(this.#locale, deadline - now) }), tone: 'muted' }, { type: 'text', text: result.evidence, tone: 'muted' }] });
@@ -362,7 +362,7 @@ export class DrillRunner {
       clock.recovery = step.id;
       blocks.push({ type: 'text', text: [msg('drill.recoveryIs'), recoveryText(this.#locale, run, clock)], tone: run.rtoMs !== undefined && now - clock.faultAt > run.rtoMs ? 'warning' : 'success' });
     }
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     await this.#audit(run, 'wekube', `drill check ${step.id}`, 'ok');
     await this.#announce(run, { blocks });
     await this.#enter(run, index + 1);
@@ -375,7 +375,7 @@ export class DrillRunner {
     step.endedAt = this.options.clock.now();
     step.note = phase === 'before' ? 'precondition' : 'limit';
     this.#loops.delete(run.id);
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     await this.#audit(run, 'wekube', `drill check ${step.id}`, 'failed');
     await this.#announce(run, {
       blocks: [{ type: 'text', text: [msg(phase === 'before' ? 'drill.preconditionFailed' : 'drill.checkFailed', { step: step.title, limit: durationText(this.#locale, check.limit) }), ' ', (phase === 'before' ? step.beforeEvidence : step.evidence) ?? ''], tone: 'error' }],
@@ -401,7 +401,7 @@ export class DrillRunner {
     run.status = status ?? (run.steps.some((step) => step.status === 'failed') ? 'failed' : 'passed');
     run.endedAt = now;
     run.endedBy = by;
-    this.options.runs.save(run);
+    await this.options.runs.save(run);
     this.#active.delete(run.id);
     if (status !== 'aborted') await this.#audit(run, by ?? 'wekube', `drill end ${run.drill}`, run.status === 'passed' ? 'ok' : 'failed');
     this.options.logger.info({ run: run.id, drill: run.drill, status: run.status }, 'drill ended');
@@ -434,7 +434,7 @@ export class DrillRunner {
       if (state.failures < guard.failures) return;
       run.status = 'paused';
       run.guard = { trippedAt: this.options.clock.now(), evidence: bad.map((entry) => entry.result.evidence) };
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
       await this.#audit(run, 'wekube', 'drill guard tripped', 'pending');
       await this.#announce(run, {
         urgent: true,
@@ -508,7 +508,7 @@ export class DrillRunner {
     const replacing = card && run.cards && Object.keys(run.cards).length > 0 ? run.cards : undefined;
     if (replacing) {
       run.cards = {};
-      this.options.runs.save(run);
+      await this.options.runs.save(run);
     }
     const recipients: Recipient[] = [...run.participants.map((user) => ({ user })), ...this.options.config.drills.to];
     for (const to of recipients) {

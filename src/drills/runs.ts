@@ -1,5 +1,5 @@
 import type { Text } from '../chat/reply.js';
-import type { Database } from '../store/database.js';
+import { isUniqueViolation, type SqlClient } from '../store/sql.js';
 import type { GuardItem } from './checklist.js';
 import type { ResolvedCheck } from './runner.js';
 
@@ -74,70 +74,62 @@ export interface DrillRun {
 
 export const isActive = (run: DrillRun): boolean => run.status === 'running' || run.status === 'paused';
 
-/** Drill runs behind one small repository: the runner never reaches into a document. */
+/**
+ * Drill runs behind one small repository: the runner never reaches into a document. The database holds the rule
+ * that an environment has at most one active run (a partial unique index), whichever replica starts it.
+ */
 export class DrillRuns {
-  readonly #statements;
-
-  constructor(private readonly db: Database) {
-    const sql = db.sql;
-    this.#statements = {
-      insert: sql.prepare('INSERT INTO drill_runs (drill, environment, status, started_at, data) VALUES (?, ?, ?, ?, ?)'),
-      update: sql.prepare('UPDATE drill_runs SET status = ?, ended_at = ?, data = ? WHERE id = ?'),
-      get: sql.prepare('SELECT data FROM drill_runs WHERE id = ?'),
-      active: sql.prepare("SELECT data FROM drill_runs WHERE status IN ('running', 'paused') ORDER BY id"),
-      recent: sql.prepare('SELECT data FROM drill_runs ORDER BY id DESC LIMIT ?'),
-      recentOf: sql.prepare('SELECT data FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT ?'),
-      lastOf: sql.prepare('SELECT data FROM drill_runs WHERE drill = ? AND environment = ? ORDER BY id DESC LIMIT 1'),
-      startedSince: sql.prepare('SELECT COUNT(*) AS n FROM drill_runs WHERE drill = ? AND environment = ? AND started_at >= ?'),
-      schedule: sql.prepare('SELECT fired_minute AS firedMinute, due_at AS dueAt, reminded FROM drill_schedules WHERE key = ?'),
-      saveSchedule: sql.prepare(
-        'INSERT INTO drill_schedules (key, fired_minute, due_at, reminded) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET fired_minute = excluded.fired_minute, due_at = excluded.due_at, reminded = excluded.reminded',
-      ),
-    };
-  }
+  constructor(private readonly sql: SqlClient) {}
 
   /** Stores a new run and gives it its id; refuses when the environment already has an active run. */
-  create(run: Omit<DrillRun, 'id'>): DrillRun | undefined {
-    return this.db.transaction(() => {
-      if (this.active().some((other) => other.environment === run.environment)) return undefined;
-      const id = Number(this.#statements.insert.run(run.drill, run.environment, run.status, run.startedAt, '{}').lastInsertRowid);
-      const created = { ...run, id };
-      this.save(created);
-      return created;
-    });
+  async create(run: Omit<DrillRun, 'id'>): Promise<DrillRun | undefined> {
+    let inserted: { id: number } | undefined;
+    try {
+      inserted = await this.sql.get<{ id: number }>('INSERT INTO drill_runs (drill, environment, status, started_at, data) VALUES (?, ?, ?, ?, ?) RETURNING id', [run.drill, run.environment, run.status, run.startedAt, '{}']);
+    } catch (error) {
+      if (isUniqueViolation(error)) return undefined;
+      throw error;
+    }
+    const created = { ...run, id: inserted!.id };
+    await this.save(created);
+    return created;
   }
 
-  save(run: DrillRun): void {
-    this.db.transaction(() => this.#statements.update.run(run.status, run.endedAt ?? null, JSON.stringify(run), run.id));
+  async save(run: DrillRun): Promise<void> {
+    await this.sql.run('UPDATE drill_runs SET status = ?, ended_at = ?, data = ? WHERE id = ?', [run.status, run.endedAt ?? null, JSON.stringify(run), run.id]);
   }
 
-  get(id: number): DrillRun | undefined {
-    return parse(this.#statements.get.get(id));
+  async get(id: number): Promise<DrillRun | undefined> {
+    return parse(await this.sql.get('SELECT data FROM drill_runs WHERE id = ?', [id]));
   }
 
-  active(): DrillRun[] {
-    return this.#statements.active.all().map((row) => parse(row)!);
+  async active(): Promise<DrillRun[]> {
+    return (await this.sql.all("SELECT data FROM drill_runs WHERE status IN ('running', 'paused') ORDER BY id")).map((row) => parse(row)!);
   }
 
-  recent(limit: number, drill?: string): DrillRun[] {
-    return (drill ? this.#statements.recentOf.all(drill, limit) : this.#statements.recent.all(limit)).map((row) => parse(row)!);
+  async recent(limit: number, drill?: string): Promise<DrillRun[]> {
+    const rows = drill ? await this.sql.all('SELECT data FROM drill_runs WHERE drill = ? ORDER BY id DESC LIMIT ?', [drill, limit]) : await this.sql.all('SELECT data FROM drill_runs ORDER BY id DESC LIMIT ?', [limit]);
+    return rows.map((row) => parse(row)!);
   }
 
-  lastOf(drill: string, environment: string): DrillRun | undefined {
-    return parse(this.#statements.lastOf.get(drill, environment));
+  async lastOf(drill: string, environment: string): Promise<DrillRun | undefined> {
+    return parse(await this.sql.get('SELECT data FROM drill_runs WHERE drill = ? AND environment = ? ORDER BY id DESC LIMIT 1', [drill, environment]));
   }
 
-  startedSince(drill: string, environment: string, since: number): boolean {
-    return (this.#statements.startedSince.get(drill, environment, since) as { n: number }).n > 0;
+  async startedSince(drill: string, environment: string, since: number): Promise<boolean> {
+    return Number((await this.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM drill_runs WHERE drill = ? AND environment = ? AND started_at >= ?', [drill, environment, since]))?.n ?? 0) > 0;
   }
 
-  schedule(key: string): { firedMinute: string; dueAt: number; reminded: boolean } | undefined {
-    const row = this.#statements.schedule.get(key) as { firedMinute: string; dueAt: number; reminded: number } | undefined;
+  async schedule(key: string): Promise<{ firedMinute: string; dueAt: number; reminded: boolean } | undefined> {
+    const row = await this.sql.get<{ firedMinute: string; dueAt: number; reminded: number }>('SELECT fired_minute AS "firedMinute", due_at AS "dueAt", reminded FROM drill_schedules WHERE key = ?', [key]);
     return row && { ...row, reminded: row.reminded === 1 };
   }
 
-  saveSchedule(key: string, state: { firedMinute: string; dueAt: number; reminded: boolean }): void {
-    this.db.transaction(() => this.#statements.saveSchedule.run(key, state.firedMinute, state.dueAt, state.reminded ? 1 : 0));
+  async saveSchedule(key: string, state: { firedMinute: string; dueAt: number; reminded: boolean }): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO drill_schedules (key, fired_minute, due_at, reminded) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET fired_minute = excluded.fired_minute, due_at = excluded.due_at, reminded = excluded.reminded',
+      [key, state.firedMinute, state.dueAt, state.reminded ? 1 : 0],
+    );
   }
 }
 

@@ -40,14 +40,13 @@ export class DrillSchedules {
   }
 
   /** Environments where the drill is due: a schedule fired and no run started since. */
-  due(drill: string): string[] {
-    return this.#tasks
-      .filter((entry) => entry.schedule.drill === drill)
-      .filter((entry) => {
-        const state = this.options.runs.schedule(entry.key);
-        return state !== undefined && !this.options.runs.startedSince(drill, entry.environment, state.dueAt);
-      })
-      .map((entry) => entry.environment);
+  async due(drill: string): Promise<string[]> {
+    const due: string[] = [];
+    for (const entry of this.#tasks.filter((candidate) => candidate.schedule.drill === drill)) {
+      const state = await this.options.runs.schedule(entry.key);
+      if (state !== undefined && !(await this.options.runs.startedSince(drill, entry.environment, state.dueAt))) due.push(entry.environment);
+    }
+    return due;
   }
 
   async tick(): Promise<void> {
@@ -57,10 +56,10 @@ export class DrillSchedules {
     for (const entry of this.#tasks) {
       const checklist = checklists.get(entry.schedule.drill);
       if (!checklist) continue;
-      const state = runs.schedule(entry.key);
       try {
+        const state = await runs.schedule(entry.key);
         if (entry.task.match(minute) && state?.firedMinute !== minute.toISOString()) {
-          runs.saveSchedule(entry.key, { firedMinute: minute.toISOString(), dueAt: now, reminded: false });
+          await runs.saveSchedule(entry.key, { firedMinute: minute.toISOString(), dueAt: now, reminded: false });
           logger.info({ drill: checklist.name, environment: entry.environment }, 'drill schedule fired');
           await notify(entry.schedule.to, {
             urgent: true,
@@ -73,8 +72,8 @@ export class DrillSchedules {
           continue;
         }
         const grace = entry.schedule.remindAfter ?? config.drills.remindAfter;
-        if (state && !state.reminded && now - state.dueAt >= grace && !runs.startedSince(checklist.name, entry.environment, state.dueAt)) {
-          runs.saveSchedule(entry.key, { ...state, reminded: true });
+        if (state && !state.reminded && now - state.dueAt >= grace && !(await runs.startedSince(checklist.name, entry.environment, state.dueAt))) {
+          await runs.saveSchedule(entry.key, { ...state, reminded: true });
           await notify(entry.schedule.to, {
             urgent: true,
             blocks: [{ type: 'text', text: msg('drill.scheduleRemind', { drill: checklist.name, env: entry.environment, at: clockTime(config.timezone, state.dueAt) }), tone: 'warning' }],

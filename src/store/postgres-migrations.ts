@@ -94,4 +94,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX aibot_streams_by_age ON aibot_streams (created_at);
   `,
+  `
+  -- Drill runs (see drills/runs.ts): at most one active run per environment, whichever replica starts it.
+  CREATE TABLE drill_runs (
+    id BIGSERIAL PRIMARY KEY,
+    drill TEXT NOT NULL,
+    environment TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX drill_runs_one_active ON drill_runs (environment) WHERE status IN ('running', 'paused');
+  CREATE INDEX drill_runs_by_drill ON drill_runs (drill, started_at);
+  -- Drill schedules that fired: when, and whether the reminder went out.
+  CREATE TABLE drill_schedules (key TEXT PRIMARY KEY, fired_minute TEXT NOT NULL, due_at BIGINT NOT NULL, reminded INTEGER NOT NULL DEFAULT 0);
+  `,
 ];

@@ -17,7 +17,8 @@ export class SqliteClient implements SqlClient {
 
   async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
     const statement = this.#statement(sql);
-    if (!statement.reader) return (await this.batch([{ sql, params }]))[0]!.rows as T[];
+    // A write (RETURNING rows or not) goes through a transaction and the group fsync; a read answers at once.
+    if (!statement.readonly) return (await this.batch([{ sql, params }]))[0]!.rows as T[];
     return statement.all(...params) as T[];
   }
 

@@ -6,6 +6,7 @@ import { AlertClaims } from '../../src/alerts/claims.js';
 import { Subscriptions } from '../../src/alerts/subscriptions.js';
 import { LiveMessages } from '../../src/wecom/aibot.js';
 import { Inbox } from '../../src/wecom/inbox.js';
+import { DrillRuns } from '../../src/drills/runs.js';
 import { AuditLog } from '../../src/chat/audit.js';
 import type { PendingChange } from '../../src/chat/changes.js';
 import { PendingChanges } from '../../src/chat/pending-changes.js';
@@ -210,6 +211,31 @@ describe.each(backends)('AI bot live messages on $name', (backend) => {
     expect(replica.answerable(seen)).toBe(true);
     await replica.markResponded(seen);
     expect(streams.answerable((await streams.forMessage('msg-1'))!)).toBe(false);
+  });
+});
+
+describe.each(backends)('drill runs on $name', (backend) => {
+  it('holds one active run per environment across replicas, and finds runs and schedules back', async () => {
+    const { client, another } = await backend.open();
+    const run = (environment: string) => ({ drill: 'etcd-member-loss', title: 'etcd', environment, status: 'running' as const, startedBy: 'lisi', startedAt: 1_000, params: {}, vars: {}, current: 0, steps: [], checks: {}, participants: ['lisi'], faults: [], guardApps: [] });
+    const mine = new DrillRuns(client);
+    const replica = new DrillRuns(await another());
+    const [a, b] = await Promise.all([mine.create(run('prod')), replica.create(run('prod'))]);
+    const created = (a ?? b)!;
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect(await replica.create(run('test'))).toBeDefined();
+    created.status = 'passed';
+    created.endedAt = 2_000;
+    await mine.save(created);
+    expect((await replica.get(created.id))?.status).toBe('passed');
+    expect((await replica.active()).map((active) => active.environment)).toEqual(['test']);
+    expect(await mine.create(run('prod'))).toBeDefined();
+    expect((await mine.recent(10, 'etcd-member-loss')).map((found) => found.environment)).toEqual(['prod', 'test', 'prod']);
+    expect(await mine.startedSince('etcd-member-loss', 'prod', 500)).toBe(true);
+    expect(await mine.startedSince('etcd-member-loss', 'prod', 5_000)).toBe(false);
+    await mine.saveSchedule('weekly@prod', { firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: false });
+    await replica.saveSchedule('weekly@prod', { firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: true });
+    expect(await mine.schedule('weekly@prod')).toEqual({ firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: true });
   });
 });
 
