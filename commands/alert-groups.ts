@@ -15,7 +15,8 @@ export interface FiringGroup {
   claim?: Claim;
 }
 
-export async function firingGroups(context: CommandContext, alerts: StoredAlert[] = context.services.alerts.firing()): Promise<FiringGroup[]> {
+export async function firingGroups(context: CommandContext, given?: StoredAlert[]): Promise<FiringGroup[]> {
+  const alerts = given ?? (await context.services.alerts.firing());
   const claims = await context.services.claims.all();
   const groups = new Map<string, FiringGroup>();
   for (const alert of alerts) {

@@ -23,7 +23,7 @@ export default defineCommand({
     // Without @env every alert shows: a firing prod critical must never hide behind the default environment. With
     // one, alerts that name an environment (an env or environment label) must name that one; others always show.
     const env = context.environmentNamed ? context.environment : translate(context.locale, 'alerts.allEnvironments');
-    const firing = context.services.alerts.firing((labels) => {
+    const firing = await context.services.alerts.firing((labels) => {
       const named = labels.env ?? labels.environment;
       return !context.environmentNamed || named === undefined || named === context.environment;
     });

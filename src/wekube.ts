@@ -122,7 +122,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     });
     stopping.push(async () => giveUps.stop());
     const cards = new WecomCards(sql, now);
-    const outbox = new Outbox(db, {
+    const outbox = await Outbox.open(sql, {
       api,
       logger: logger.child({ part: 'outbox' }),
       clock,
@@ -207,7 +207,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
   const claims = new AlertClaims(sql);
-  const alerts = await AlertEngine.open(db, {
+  const alerts = await AlertEngine.open(sql, {
     claims,
     config,
     subscriptions,
@@ -217,7 +217,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     logger: logger.child({ part: 'alerts' }),
     now,
   });
-  metrics.sources.alertBatches = () => alerts.size.batches;
+  metrics.sources.alertBatches = async () => (await alerts.size()).batches;
   if (!config.alerts.webhookToken) logger.warn('WEKUBE_ALERT_TOKEN is not set: anyone who can reach /alerts/alertmanager can post alerts');
   mount.push((router) =>
     mountAlertIntake(router, {

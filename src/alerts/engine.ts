@@ -5,7 +5,7 @@ import { alertCard, groupState, silenceMatchers } from './card.js';
 import { groupId, type AlertClaims } from './claims.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
-import type { Database } from '../store/database.js';
+import type { SqlClient, SqlRunner } from '../store/sql.js';
 import type { Webhook, WebhookAlert } from './payload.js';
 import { renderBatch, SAMPLES, type Batch } from './render.js';
 import { recipientsFor, type OwnerDirectory, type StaticRoute } from './routing.js';
@@ -78,60 +78,37 @@ export interface IngestResult {
   resolved: number;
 }
 
+/** Any constant: PostgreSQL replicas take turns ingesting webhooks under this advisory lock. */
+const INGEST_LOCK = 0x616c7274;
+
 const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
 
 export class AlertEngine {
   readonly #now: () => number;
-  readonly #statements;
-  /** Batches being handed to the outbox: new alerts go to a new batch. */
-  readonly #flushingIds = new Set<number>();
   #flushing: Promise<void> | undefined;
   /** Alertmanager's address as its webhooks give it, for the cards' link. */
   #externalURL: string | undefined;
   #prunedAt = 0;
 
   private constructor(
-    private readonly db: Database,
+    private readonly sql: SqlClient,
     private readonly options: AlertEngineOptions,
   ) {
     this.#now = options.now ?? Date.now;
-    const sql = db.sql;
-    this.#statements = {
-      alert: sql.prepare('SELECT data FROM alerts WHERE fingerprint = ?').pluck(),
-      saveAlert: sql.prepare(
-        'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES (@fingerprint, @status, @startsAt, @lastSeen, @groupId, @data) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data',
-      ),
-      group: sql.prepare('SELECT data FROM alerts WHERE group_id = ?').pluck(),
-      groupFiring: sql.prepare("SELECT count(*) FROM alerts WHERE group_id = ? AND status = 'firing'").pluck(),
-      ungrouped: sql.prepare('SELECT data FROM alerts WHERE group_id IS NULL').pluck(),
-      setGroup: sql.prepare('UPDATE alerts SET group_id = ? WHERE fingerprint = ?'),
-      touchAlert: sql.prepare('UPDATE alerts SET last_seen = ? WHERE fingerprint = ?'),
-      firing: sql.prepare("SELECT data FROM alerts WHERE status = 'firing'").pluck(),
-      pruneResolved: sql.prepare("DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?"),
-      pruneFiring: sql.prepare("DELETE FROM alerts WHERE status = 'firing' AND last_seen < ?"),
-      countAlerts: sql.prepare('SELECT count(*) FROM alerts').pluck(),
-      openBatches: sql.prepare('SELECT id, data FROM alert_batches WHERE recipient_key = ? AND kind = ? ORDER BY id'),
-      newBatch: sql.prepare("INSERT INTO alert_batches (recipient_key, kind, due_at, data) VALUES (?, ?, ?, '{}')"),
-      saveBatch: sql.prepare('UPDATE alert_batches SET data = ? WHERE id = ?'),
-      dueBatches: sql.prepare('SELECT id, data FROM alert_batches WHERE due_at <= ? ORDER BY due_at, id'),
-      countBatches: sql.prepare('SELECT count(*) FROM alert_batches').pluck(),
-      recipient: sql.prepare('SELECT recipient FROM alert_recipients WHERE key = ?').pluck(),
-      saveRecipient: sql.prepare('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-      lastImmediate: sql.prepare('SELECT last_immediate FROM alert_recipients WHERE key = ?').pluck(),
-    };
   }
 
-  static async open(db: Database, options: AlertEngineOptions): Promise<AlertEngine> {
-    const engine = new AlertEngine(db, options);
+  static async open(sql: SqlClient, options: AlertEngineOptions): Promise<AlertEngine> {
     // Alerts stored before groups had a column get theirs once.
-    const statements = engine.#statements;
-    db.transaction(() => {
-      for (const data of statements.ungrouped.all() as string[]) {
+    const ungrouped = await sql.all<{ data: string }>('SELECT data FROM alerts WHERE group_id IS NULL');
+    await sql.batch(
+      ungrouped.map(({ data }) => {
         const alert = JSON.parse(data) as StoredAlert;
-        statements.setGroup.run(groupId(alert.labels.alertname ?? '?', alert.labels.app), alert.fingerprint);
-      }
-    });
-    return engine;
+        return { sql: 'UPDATE alerts SET group_id = ? WHERE fingerprint = ?', params: [groupOf(alert), alert.fingerprint] };
+      }),
+    );
+    // Batches a stopped flush had claimed are due again (their outbox key keeps one already queued from doubling).
+    await sql.run('UPDATE alert_batches SET flushing = 0 WHERE flushing = 1');
+    return new AlertEngine(sql, options);
   }
 
   /** Stages 1-4 for one webhook; resolves once the new state is committed, and changes nothing if it is not. */
@@ -140,24 +117,26 @@ export class AlertEngine {
     const result: IngestResult = { alerts: webhook.alerts.length, firing: 0, resolved: 0 };
     const resolvedGroups = new Set<string>();
     if (webhook.externalURL) this.#externalURL = webhook.externalURL;
-    this.db.transaction(() => {
+    // One transaction, committed and durable before the webhook's 200. Replicas take turns (the embedded store
+    // has one connection; PostgreSQL takes an advisory lock), so two copies of one webhook never both find news.
+    await this.sql.transaction(async (tx) => {
+      if (this.sql.dialect === 'postgres') await tx.run('SELECT pg_advisory_xact_lock(?)', [INGEST_LOCK]);
       const batches = new Map<string, StoredBatch>();
       for (const alert of webhook.alerts) {
-        const change = this.#diff(alert, now);
+        const change = await this.#diff(tx, alert, now);
         if (!change) continue;
-        const recipients = change.event === 'firing' ? this.#routeFiring(change.stored, alert, now) : this.#routeResolved(change.stored);
-        this.#saveAlert(change.stored);
-        for (const recipient of recipients) this.#addToBatch(batches, recipient, alert, change.event, webhook.externalURL, now);
+        const recipients = change.event === 'firing' ? await this.#routeFiring(tx, change.stored, alert, now) : await this.#routeResolved(tx, change.stored);
+        await this.#saveAlert(tx, change.stored);
+        for (const recipient of recipients) await this.#addToBatch(tx, batches, recipient, alert, change.event, webhook.externalURL, now);
         if (change.event === 'resolved') resolvedGroups.add(groupOf(change.stored));
         result[change.event]++;
       }
-      for (const batch of batches.values()) this.#statements.saveBatch.run(JSON.stringify(batch), batch.id);
+      for (const batch of batches.values()) await tx.run('UPDATE alert_batches SET data = ? WHERE id = ?', [JSON.stringify(batch), batch.id]);
     });
-    // The webhook's 200 waits for the disk (one fsync shared with every commit before it).
-    await this.db.durable();
     // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
     for (const id of resolvedGroups) {
-      if ((this.#statements.groupFiring.get(id) as number) === 0) await this.updateCard(id).catch((error: unknown) => this.options.logger.warn({ err: error, group: id }, 'alert card could not be updated'));
+      const firing = await this.sql.get<{ n: number }>("SELECT count(*) AS n FROM alerts WHERE group_id = ? AND status = 'firing'", [id]);
+      if (Number(firing?.n ?? 0) === 0) await this.updateCard(id).catch((error: unknown) => this.options.logger.warn({ err: error, group: id }, 'alert card could not be updated'));
     }
     return result;
   }
@@ -165,7 +144,7 @@ export class AlertEngine {
   /** The card of an alert group as it stands now; undefined when nothing of it is kept. */
   async card(id: string): Promise<ReturnType<typeof alertCard> | undefined> {
     const { config } = this.options;
-    const alerts = (this.#statements.group.all(id) as string[]).map((data) => JSON.parse(data) as StoredAlert);
+    const alerts = (await this.sql.all<{ data: string }>('SELECT data FROM alerts WHERE group_id = ?', [id])).map((row) => JSON.parse(row.data) as StoredAlert);
     const state = groupState(alerts, await this.options.claims?.get(id));
     return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.#externalURL ?? config.alerts.alertmanagerUrl, now: this.#now() });
   }
@@ -176,15 +155,19 @@ export class AlertEngine {
     if (card) await this.options.channel.update(card, options);
   }
 
-  #saveAlert(alert: StoredAlert): void {
+  async #saveAlert(tx: SqlRunner, alert: StoredAlert): Promise<void> {
     const { fingerprint, status, startsAt, lastSeen } = alert;
-    this.#statements.saveAlert.run({ fingerprint, status, startsAt, lastSeen, groupId: groupOf(alert), data: JSON.stringify(alert) });
+    await tx.run(
+      'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data',
+      [fingerprint, status, startsAt, lastSeen, groupOf(alert), JSON.stringify(alert)],
+    );
   }
 
   /** Is this alert news? Records that it was seen either way; returns the changed state when it is news. */
-  #diff(alert: WebhookAlert, now: number): { event: 'firing' | 'resolved'; stored: StoredAlert } | undefined {
-    const row = this.#statements.alert.get(alert.fingerprint) as string | undefined;
-    const previous = row === undefined ? undefined : (JSON.parse(row) as StoredAlert);
+  async #diff(tx: SqlRunner, alert: WebhookAlert, now: number): Promise<{ event: 'firing' | 'resolved'; stored: StoredAlert } | undefined> {
+    const row = await tx.get<{ data: string }>('SELECT data FROM alerts WHERE fingerprint = ?', [alert.fingerprint]);
+    const previous = row === undefined ? undefined : (JSON.parse(row.data) as StoredAlert);
+    const touch = () => tx.run('UPDATE alerts SET last_seen = ? WHERE fingerprint = ?', [now, alert.fingerprint]);
     if (alert.status === 'firing') {
       if (previous && previous.startsAt === alert.startsAt) {
         previous.lastSeen = now;
@@ -195,11 +178,11 @@ export class AlertEngine {
           const repeat = this.options.config.alerts.repeatInterval;
           if (repeat && now - previous.toldAt >= repeat) return { event: 'firing', stored: previous };
           // Alertmanager re-sends whole groups: most of an alert's re-sends change nothing but when it was seen.
-          if (changed) this.#saveAlert(previous);
-          else this.#statements.touchAlert.run(now, alert.fingerprint);
+          if (changed) await this.#saveAlert(tx, previous);
+          else await touch();
         } else {
           // Firing again with the same startsAt after its resolve: a late duplicate from an HA peer.
-          this.#statements.touchAlert.run(now, alert.fingerprint);
+          await touch();
         }
         return undefined;
       }
@@ -217,7 +200,7 @@ export class AlertEngine {
       return { event: 'firing', stored };
     }
     if (!previous || previous.status === 'resolved') {
-      if (previous) this.#statements.touchAlert.run(now, alert.fingerprint);
+      if (previous) await touch();
       return undefined; // a resolve of something never seen firing tells nobody anything, and is not stored
     }
     previous.status = 'resolved';
@@ -226,49 +209,52 @@ export class AlertEngine {
     return { event: 'resolved', stored: previous };
   }
 
-  #routeFiring(stored: StoredAlert, alert: WebhookAlert, now: number): Recipient[] {
+  async #routeFiring(tx: SqlRunner, stored: StoredAlert, alert: WebhookAlert, now: number): Promise<Recipient[]> {
     const recipients = recipientsFor(alert.labels, this.options);
     for (const recipient of recipients) {
       const key = recipientKey(recipient);
-      this.#statements.saveRecipient.run(key, JSON.stringify(recipient));
+      await tx.run('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, JSON.stringify(recipient)]);
       if (!stored.told.includes(key)) stored.told.push(key);
     }
     stored.toldAt = now;
     return recipients;
   }
 
-  #routeResolved(stored: StoredAlert): Recipient[] {
+  async #routeResolved(tx: SqlRunner, stored: StoredAlert): Promise<Recipient[]> {
     const recipients: Recipient[] = [];
     for (const key of stored.told) {
-      const row = this.#statements.recipient.get(key) as string | undefined;
-      if (row !== undefined) recipients.push(JSON.parse(row) as Recipient);
+      const row = await tx.get<{ recipient: string }>('SELECT recipient FROM alert_recipients WHERE key = ?', [key]);
+      if (row !== undefined) recipients.push(JSON.parse(row.recipient) as Recipient);
     }
     return recipients;
   }
 
   /** The recipient's open batch of this kind, loaded once per webhook, or a new one. */
-  #openBatch(batches: Map<string, StoredBatch>, recipient: Recipient, kind: Batch['kind'], externalURL: string, now: number): StoredBatch {
+  async #openBatch(tx: SqlRunner, batches: Map<string, StoredBatch>, recipient: Recipient, kind: Batch['kind'], externalURL: string, now: number): Promise<StoredBatch> {
     const key = recipientKey(recipient);
     const mapKey = `${kind}:${key}`;
     let batch = batches.get(mapKey);
     if (batch) return batch;
-    for (const row of this.#statements.openBatches.all(key, kind) as { id: number; data: string }[]) {
-      if (!this.#flushingIds.has(row.id)) batch = { ...(JSON.parse(row.data) as StoredBatch), id: row.id };
+    // A batch the flush has claimed is on its way out: new alerts go to a new batch. On PostgreSQL the row is locked
+    // until this transaction commits, so a claim waits for it (and this read waits for a claim).
+    const lock = this.sql.dialect === 'postgres' ? ' FOR UPDATE' : '';
+    for (const row of await tx.all<{ id: number; data: string }>(`SELECT id, data FROM alert_batches WHERE recipient_key = ? AND kind = ? AND flushing = 0 ORDER BY id${lock}`, [key, kind])) {
+      batch = { ...(JSON.parse(row.data) as StoredBatch), id: row.id };
     }
     if (!batch) {
-      const last = (this.#statements.lastImmediate.get(key) as number | null | undefined) ?? 0;
+      const last = (await tx.get<{ last: number | null }>('SELECT last_immediate AS last FROM alert_recipients WHERE key = ?', [key]))?.last ?? 0;
       const dueAt = kind === 'immediate' ? Math.max(now, last + IMMEDIATE_GAP_MS) : now + this.options.config.alerts.digestWindow;
-      const id = Number(this.#statements.newBatch.run(key, kind, dueAt).lastInsertRowid);
+      const { id } = (await tx.get<{ id: number }>("INSERT INTO alert_batches (recipient_key, kind, due_at, data) VALUES (?, ?, ?, '{}') RETURNING id", [key, kind, dueAt]))!;
       batch = { id, kind, recipient, recipientKey: key, openedAt: now, dueAt, externalURL, firing: 0, resolved: 0, groups: [] };
     }
     batches.set(mapKey, batch);
     return batch;
   }
 
-  #addToBatch(batches: Map<string, StoredBatch>, recipient: Recipient, alert: WebhookAlert, event: 'firing' | 'resolved', externalURL: string, now: number): void {
+  async #addToBatch(tx: SqlRunner, batches: Map<string, StoredBatch>, recipient: Recipient, alert: WebhookAlert, event: 'firing' | 'resolved', externalURL: string, now: number): Promise<void> {
     const severity = alert.labels.severity ?? '';
     const kind = this.options.config.alerts.immediateSeverities.includes(severity) ? 'immediate' : 'digest';
-    const batch = this.#openBatch(batches, recipient, kind, externalURL, now);
+    const batch = await this.#openBatch(tx, batches, recipient, kind, externalURL, now);
     batch[event]++;
     if (externalURL) batch.externalURL = externalURL;
     const alertname = alert.labels.alertname ?? '?';
@@ -310,15 +296,15 @@ export class AlertEngine {
     const now = this.#now();
     let due: StoredBatch[];
     try {
-      due = (this.#statements.dueBatches.all(now) as { id: number; data: string }[])
-        .filter((row) => !this.#flushingIds.has(row.id))
+      // Claimed in one statement: from here no ingest adds to these batches, so what is sent is all they hold.
+      due = (await this.sql.all<{ id: number; due_at: number; data: string }>('UPDATE alert_batches SET flushing = 1 WHERE due_at <= ? AND flushing = 0 RETURNING id, due_at, data', [now]))
+        .sort((a, b) => a.due_at - b.due_at || a.id - b.id)
         .map((row) => ({ ...(JSON.parse(row.data) as StoredBatch), id: row.id }));
     } catch (error) {
       logger.error({ err: error }, 'pending alert batches could not be read; will try again');
       return;
     }
     for (const batch of due) {
-      this.#flushingIds.add(batch.id);
       try {
         const answer = 'user' in batch.recipient ? 'here' : config.wecom.aibot.token ? 'aibot' : config.wecom.agentId !== undefined ? 'app' : 'nowhere';
         const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate) });
@@ -330,20 +316,20 @@ export class AlertEngine {
         await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}`, alongside: done });
       } catch (error) {
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');
-      } finally {
-        this.#flushingIds.delete(batch.id);
+        // Back to the due ones, for the next tick (its outbox key keeps a second queueing from doubling it).
+        await this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [batch.id]).catch(() => {});
       }
     }
-    if (now - this.#prunedAt >= 60_000) this.#prune(now);
+    if (now - this.#prunedAt >= 60_000) await this.#prune(now);
   }
 
   /** Forgets resolved alerts past retention and firing ones not seen for long; indexed, so its cost is what it removes. */
-  #prune(now: number): void {
+  async #prune(now: number): Promise<void> {
     try {
-      this.db.transaction(() => {
-        this.#statements.pruneResolved.run(now - (this.options.resolvedRetentionMs ?? 2 * 3_600_000));
-        this.#statements.pruneFiring.run(now - (this.options.staleFiringMs ?? 48 * 3_600_000));
-      });
+      await this.sql.batch([
+        { sql: "DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", params: [now - (this.options.resolvedRetentionMs ?? 2 * 3_600_000)] },
+        { sql: "DELETE FROM alerts WHERE status = 'firing' AND last_seen < ?", params: [now - (this.options.staleFiringMs ?? 48 * 3_600_000)] },
+      ]);
       this.#prunedAt = now;
     } catch (error) {
       this.options.logger.warn({ err: error }, 'alert state could not be pruned; will try again');
@@ -351,15 +337,16 @@ export class AlertEngine {
   }
 
   /** The alerts firing now, newest first. */
-  firing(filter: (labels: Record<string, string>) => boolean = () => true): StoredAlert[] {
-    return (this.#statements.firing.all() as string[])
-      .map((data) => JSON.parse(data) as StoredAlert)
+  async firing(filter: (labels: Record<string, string>) => boolean = () => true): Promise<StoredAlert[]> {
+    return (await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status = 'firing'"))
+      .map((row) => JSON.parse(row.data) as StoredAlert)
       .filter((alert) => filter(alert.labels))
       .sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
   }
 
   /** Alerts kept and batches waiting, for metrics and tests. */
-  get size(): { alerts: number; batches: number } {
-    return { alerts: this.#statements.countAlerts.get() as number, batches: this.#statements.countBatches.get() as number };
+  async size(): Promise<{ alerts: number; batches: number }> {
+    const count = async (table: string) => Number((await this.sql.get<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))?.n ?? 0);
+    return { alerts: await count('alerts'), batches: await count('alert_batches') };
   }
 }

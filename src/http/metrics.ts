@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   /** Read when /metrics is scraped; the parts that own the numbers fill these in. */
-  const sources = { outboxPending: () => 0, alertBatches: () => 0 };
+  const sources: { outboxPending: () => number; alertBatches: () => Promise<number> } = { outboxPending: () => 0, alertBatches: async () => 0 };
   collectDefaultMetrics({ register: registry, prefix: 'wekube_' });
   return {
     registry,
@@ -74,8 +74,8 @@ export function createMetrics() {
       name: 'wekube_alert_batches_pending',
       help: 'Digests and immediate batches waiting to be sent',
       registers: [registry],
-      collect() {
-        this.set(sources.alertBatches());
+      async collect() {
+        this.set(await sources.alertBatches());
       },
     }),
     outboxFailed: new Counter({

@@ -123,6 +123,29 @@ export class Database {
     for (const { sql, params = [] } of statements) this.prepared(sql).run(...params);
   }
 
+  /**
+   * Runs async `work` between BEGIN IMMEDIATE and COMMIT (ROLLBACK when it throws). The caller holds the connection
+   * for the whole of it (sqlite-client.ts takes turns), so nothing else runs statements inside this transaction.
+   */
+  async transactionAsync<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      this.sql.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      if (isStorageError(error)) this.#lastError = error as Error;
+      throw error;
+    }
+    try {
+      const result = await work();
+      this.sql.exec('COMMIT');
+      this.#lastError = undefined;
+      return result;
+    } catch (error) {
+      if (this.sql.inTransaction) this.sql.exec('ROLLBACK');
+      if (isStorageError(error)) this.#lastError = error as Error;
+      throw error;
+    }
+  }
+
   /** The last write failed and none has succeeded since. */
   get error(): { file: string; message: string } | undefined {
     return this.#lastError ? { file: this.file, message: this.#lastError.message } : undefined;
@@ -131,6 +154,8 @@ export class Database {
   /** After a failure: tries one small write, so readiness comes back as soon as the disk does. */
   probe(): boolean {
     if (!this.#lastError) return true;
+    // A transaction holds the connection (sqlite-client.ts): its commit will tell.
+    if (this.sql.inTransaction) return false;
     try {
       this.transaction(() => this.sql.prepare("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(String(Date.now())));
       return true;

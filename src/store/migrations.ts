@@ -160,4 +160,8 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   );
   `,
+  `
+  -- A batch the flush has claimed (see alerts/engine.ts): new alerts go to a new batch meanwhile.
+  ALTER TABLE alert_batches ADD COLUMN flushing INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

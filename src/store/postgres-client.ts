@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import type { Param, SqlClient, Statement } from './sql.js';
+import type { Param, SqlClient, SqlRunner, Statement } from './sql.js';
 
 /** Any constant: the advisory lock that lets one replica at a time migrate the schema. */
 const MIGRATION_LOCK = 0x77656b75;
@@ -69,16 +69,34 @@ export class PostgresClient implements SqlClient {
   }
 
   async batch(statements: readonly Statement[]): Promise<{ rows: unknown[]; changes: number }[]> {
-    const connection = await this.pool.connect();
-    try {
-      await connection.query('BEGIN');
+    return this.#inTransaction(async (connection) => {
       const results: { rows: unknown[]; changes: number }[] = [];
       for (const { sql, params = [] } of statements) {
         const result = await connection.query(numbered(sql), params as Param[]);
         results.push({ rows: result.rows, changes: result.rowCount ?? 0 });
       }
-      await connection.query('COMMIT');
       return results;
+    });
+  }
+
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    return this.#inTransaction((connection) => {
+      const query = (sql: string, params: readonly Param[] = []) => connection.query(numbered(sql), params as Param[]);
+      return work({
+        all: async <R>(sql: string, params?: readonly Param[]) => (await query(sql, params)).rows as R[],
+        get: async <R>(sql: string, params?: readonly Param[]) => (await query(sql, params)).rows[0] as R | undefined,
+        run: async (sql: string, params?: readonly Param[]) => (await query(sql, params)).rowCount ?? 0,
+      });
+    });
+  }
+
+  async #inTransaction<T>(work: (connection: pg.PoolClient) => Promise<T>): Promise<T> {
+    const connection = await this.pool.connect();
+    try {
+      await connection.query('BEGIN');
+      const result = await work(connection);
+      await connection.query('COMMIT');
+      return result;
     } catch (error) {
       await connection.query('ROLLBACK').catch(() => {});
       throw error;

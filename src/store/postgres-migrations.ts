@@ -110,4 +110,48 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   -- Drill schedules that fired: when, and whether the reminder went out.
   CREATE TABLE drill_schedules (key TEXT PRIMARY KEY, fired_minute TEXT NOT NULL, due_at BIGINT NOT NULL, reminded INTEGER NOT NULL DEFAULT 0);
   `,
+  `
+  -- The outbox queue (see wecom/outbox.ts). recipient_seq numbers each recipient's messages.
+  CREATE TABLE outbox (
+    id BIGSERIAL PRIMARY KEY,
+    recipient TEXT NOT NULL,
+    target TEXT NOT NULL,
+    msgtype TEXT NOT NULL,
+    content TEXT NOT NULL,
+    urgent INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before BIGINT NOT NULL DEFAULT 0,
+    first_error_at BIGINT,
+    last_error TEXT,
+    recipient_seq INTEGER NOT NULL
+  );
+  CREATE TABLE outbox_recipients (recipient TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+  CREATE TABLE outbox_sent (id BIGSERIAL PRIMARY KEY, recipient TEXT NOT NULL, at BIGINT NOT NULL);
+  CREATE INDEX outbox_sent_by_age ON outbox_sent (at);
+  CREATE TABLE outbox_keys (key TEXT PRIMARY KEY, at BIGINT NOT NULL);
+  CREATE INDEX outbox_keys_by_age ON outbox_keys (at);
+  CREATE TABLE outbox_failed (id BIGSERIAL PRIMARY KEY, entry TEXT NOT NULL, reason TEXT NOT NULL, at BIGINT NOT NULL);
+  -- Alert state by fingerprint and the batches waiting for recipients (see alerts/engine.ts).
+  CREATE TABLE alerts (
+    fingerprint TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    starts_at TEXT NOT NULL,
+    last_seen BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    group_id TEXT
+  );
+  CREATE INDEX alerts_by_status ON alerts (status, last_seen);
+  CREATE INDEX alerts_by_group ON alerts (group_id, status);
+  CREATE TABLE alert_batches (
+    id BIGSERIAL PRIMARY KEY,
+    recipient_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    data TEXT NOT NULL,
+    flushing INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX alert_batches_by_due ON alert_batches (due_at);
+  CREATE TABLE alert_recipients (key TEXT PRIMARY KEY, recipient TEXT NOT NULL, last_immediate BIGINT);
+  `,
 ];

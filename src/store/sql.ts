@@ -10,13 +10,24 @@ export interface Statement {
   params?: readonly Param[];
 }
 
-export interface SqlClient {
-  readonly dialect: 'sqlite' | 'postgres';
+/** Statements one at a time: on their own (each committed), or inside a transaction. */
+export interface SqlRunner {
   /** The rows of one statement (a SELECT, or a write with RETURNING). */
   all<T>(sql: string, params?: readonly Param[]): Promise<T[]>;
   get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined>;
-  /** A write on its own: resolves with how many rows it changed, once committed and durable. */
+  /** A write: resolves with how many rows it changed (on its own: once committed and durable). */
   run(sql: string, params?: readonly Param[]): Promise<number>;
+}
+
+export interface SqlClient extends SqlRunner {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * `work` in one transaction, reading and writing through `tx`; resolved once committed and durable. Anything
+   * `work` throws rolls all of it back and is thrown again. Transactions never interleave on the embedded
+   * backend; on PostgreSQL, concurrent ones see each other's commits only (use row or advisory locks where a
+   * decision depends on a read).
+   */
+  transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T>;
   /**
    * Statements in one transaction, all or nothing, resolved once committed and durable with each statement's rows
    * (for RETURNING) and changes. A statement uses an earlier one's results only through SQL, so the transaction

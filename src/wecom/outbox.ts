@@ -1,8 +1,7 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
-import type { Database } from '../store/database.js';
-import type { Statement } from '../store/sql.js';
+import type { SqlClient, Statement } from '../store/sql.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
 
@@ -85,6 +84,7 @@ const WINDOW_MARGIN_MS = 1_000;
 const MAX_FAILED_KEPT = 200;
 /** At most this many parts for one message: a reply is bounded before it gets here, this is the last guard. */
 const MAX_PARTS = 20;
+const UPDATE_ATTEMPT = 'UPDATE outbox SET attempts = ?, not_before = ?, first_error_at = ?, last_error = ? WHERE id = ?';
 
 /**
  * WeCom's duplicate check compares the whole request within `duplicate_check_interval` (at most 4 h). The
@@ -153,56 +153,49 @@ export class Outbox {
    */
   readonly #queues = new Map<string, OutboxEntry[]>();
   #pendingCount = 0;
+  #committing = 0;
   /** When each recipient's windows next allow a message; dropped whenever its send times change. */
   readonly #allowed = new Map<string, number>();
   /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
   readonly #sent = new Map<string, number[]>();
-  readonly #statements;
   #timer: Timer | undefined;
   #pausedUntil = 0;
   #stopping = false;
   #prunedAt = 0;
+  /** How a row of outbox_sent is named: SQLite's rowid, PostgreSQL's id column. */
+  readonly #sentId: string;
 
-  constructor(
-    private readonly db: Database,
+  private constructor(
+    private readonly sql: SqlClient,
     private readonly options: OutboxOptions,
   ) {
     this.#clock = options.clock ?? systemClock;
     this.#now = () => this.#clock.now();
     this.#limits = options.limits ?? RATE_LIMITS;
-    const sql = db.sql;
-    this.#statements = {
-      insert: sql.prepare(
-        'INSERT INTO outbox (recipient, target, msgtype, content, urgent, created_at, recipient_seq) VALUES (@recipient, @target, @msgtype, @content, @urgent, @createdAt, @recipientSeq)',
-      ),
-      nextSeq: sql.prepare('INSERT INTO outbox_recipients (recipient, seq) VALUES (?, 1) ON CONFLICT (recipient) DO UPDATE SET seq = seq + 1 RETURNING seq').pluck(),
-      update: sql.prepare('UPDATE outbox SET attempts = ?, not_before = ?, first_error_at = ?, last_error = ? WHERE id = ?'),
-      remove: sql.prepare('DELETE FROM outbox WHERE id = ?'),
-      sent: sql.prepare('INSERT INTO outbox_sent (recipient, at) VALUES (?, ?)'),
-      unsent: sql.prepare('DELETE FROM outbox_sent WHERE rowid = ?'),
-      pruneSent: sql.prepare('DELETE FROM outbox_sent WHERE at < ?'),
-      keyInsert: sql.prepare('INSERT INTO outbox_keys (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING'),
-      pruneKeys: sql.prepare('DELETE FROM outbox_keys WHERE at < ?'),
-      fail: sql.prepare('INSERT INTO outbox_failed (entry, reason, at) VALUES (?, ?, ?)'),
-      pruneFailed: sql.prepare('DELETE FROM outbox_failed WHERE id <= (SELECT max(id) FROM outbox_failed) - ?'),
-      failed: sql.prepare('SELECT entry, reason, at FROM outbox_failed ORDER BY id'),
-    };
-    for (const row of sql.prepare('SELECT * FROM outbox ORDER BY id').all() as OutboxRow[]) this.#add(fromRow(row));
-    const longest = Math.max(...Object.values(this.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
-    for (const { recipient, at } of sql.prepare('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at').all(this.#now() - longest) as { recipient: string; at: number }[]) {
-      let list = this.#sent.get(recipient);
-      if (!list) this.#sent.set(recipient, (list = []));
+    this.#sentId = sql.dialect === 'sqlite' ? 'rowid' : 'id';
+  }
+
+  /** The outbox with what was queued before a restart, and the recent send times its windows need. */
+  static async open(sql: SqlClient, options: OutboxOptions): Promise<Outbox> {
+    const outbox = new Outbox(sql, options);
+    for (const row of await sql.all<OutboxRow>('SELECT * FROM outbox ORDER BY id')) outbox.#add(fromRow(row));
+    const longest = Math.max(...Object.values(outbox.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
+    for (const { recipient, at } of await sql.all<{ recipient: string; at: number }>('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at', [outbox.#now() - longest])) {
+      let list = outbox.#sent.get(recipient);
+      if (!list) outbox.#sent.set(recipient, (list = []));
       list.push(at);
     }
-    if (this.#pendingCount > 0) options.logger.info({ pending: this.#pendingCount }, 'outbox resumes messages queued before the restart');
+    if (outbox.#pendingCount > 0) options.logger.info({ pending: outbox.#pendingCount }, 'outbox resumes messages queued before the restart');
+    return outbox;
   }
 
+  /** Messages queued, counting those whose commit is under way (so a batch leaving the alert engine never shows as nothing pending). */
   get pending(): number {
-    return this.#pendingCount;
+    return this.#pendingCount + this.#committing;
   }
 
-  get failed(): FailedEntry[] {
-    return (this.#statements.failed.all() as { entry: string; reason: string; at: number }[]).map((row) => ({ entry: JSON.parse(row.entry) as OutboxEntry, reason: row.reason, at: row.at }));
+  async failed(): Promise<FailedEntry[]> {
+    return (await this.sql.all<{ entry: string; reason: string; at: number }>('SELECT entry, reason, at FROM outbox_failed ORDER BY id')).map((row) => ({ entry: JSON.parse(row.entry) as OutboxEntry, reason: row.reason, at: row.at }));
   }
 
   /** Splits the content within the recipient's byte limit and commits every part; resolves once committed. */
@@ -216,19 +209,24 @@ export class Outbox {
       parts = parts.slice(0, MAX_PARTS);
     }
     const recipient = targetKey(target);
-    const added = this.db.transaction(() => {
+    this.#committing += parts.length;
+    const added = await this.sql.transaction(async (tx) => {
       if (key) {
-        if (this.#statements.keyInsert.run(key, now).changes === 0) return [];
-        this.#statements.pruneKeys.run(now - KEY_RETENTION_MS);
+        if ((await tx.run('INSERT INTO outbox_keys (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, now])) === 0) return [];
+        await tx.run('DELETE FROM outbox_keys WHERE at < ?', [now - KEY_RETENTION_MS]);
       }
-      const entries = parts.map((part) => {
-        const entry: OutboxEntry = { id: 0, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0, recipientSeq: this.#statements.nextSeq.get(recipient) as number };
-        entry.id = Number(this.#statements.insert.run({ recipient, target: JSON.stringify(target), msgtype, content: part, urgent: urgent ? 1 : 0, createdAt: now, recipientSeq: entry.recipientSeq }).lastInsertRowid);
-        return entry;
-      });
-      this.db.runAll(alongside);
+      const entries: OutboxEntry[] = [];
+      for (const part of parts) {
+        const { seq } = (await tx.get<{ seq: number }>('INSERT INTO outbox_recipients (recipient, seq) VALUES (?, 1) ON CONFLICT (recipient) DO UPDATE SET seq = outbox_recipients.seq + 1 RETURNING seq', [recipient]))!;
+        const { id } = (await tx.get<{ id: number }>(
+          'INSERT INTO outbox (recipient, target, msgtype, content, urgent, created_at, recipient_seq) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+          [recipient, JSON.stringify(target), msgtype, part, urgent ? 1 : 0, now, seq],
+        ))!;
+        entries.push({ id, target, msgtype, content: part, urgent, createdAt: now, attempts: 0, notBefore: 0, recipientSeq: seq });
+      }
+      for (const { sql, params } of alongside ?? []) await tx.run(sql, params);
       return entries;
-    });
+    }).finally(() => (this.#committing -= parts.length));
     for (const entry of added) this.#add(entry);
     this.#pump();
   }
@@ -313,9 +311,9 @@ export class Outbox {
     const { logger } = this.options;
     const started = this.#now();
     // Counted, and committed, before sending: a request that timed out may still have been delivered and counted.
-    let sentRow: number | bigint;
+    let sentRow: number;
     try {
-      sentRow = this.db.transaction(() => this.#statements.sent.run(key, started).lastInsertRowid);
+      sentRow = (await this.sql.get<{ id: number }>(`INSERT INTO outbox_sent (recipient, at) VALUES (?, ?) RETURNING ${this.#sentId} AS id`, [key, started]))!.id;
     } catch (error) {
       logger.error({ err: error }, 'outbox cannot write; sending waits for the store');
       entry.notBefore = started + (this.options.retryBaseMs ?? 1_000);
@@ -330,7 +328,7 @@ export class Outbox {
     try {
       const response = await this.#deliver(entry);
       // WeCom answered with an error: nothing was delivered, so the attempt does not count against the windows.
-      if (response.errcode !== 0) this.#uncount(key, started, sentRow);
+      if (response.errcode !== 0) await this.#uncount(key, started, sentRow);
       outcome = this.#judge(entry, response);
     } catch (error) {
       const pause = error instanceof WecomApiError && error.errcode !== undefined && PAUSING.has(error.errcode);
@@ -348,28 +346,28 @@ export class Outbox {
     try {
       if (outcome.ok) {
         const code = entry.msgtype === 'template_card' ? outcome.responseCode : undefined;
-        this.db.transaction(() => {
-          this.#statements.remove.run(entry.id);
-          if (code) this.db.runAll(this.options.onCardSent?.((JSON.parse(entry.content) as { task_id: string }).task_id, code));
-        });
+        await this.sql.batch([
+          { sql: 'DELETE FROM outbox WHERE id = ?', params: [entry.id] },
+          ...(code ? (this.options.onCardSent?.((JSON.parse(entry.content) as { task_id: string }).task_id, code) ?? []) : []),
+        ]);
         this.#dequeue(entry);
         this.options.onSent?.(targetKind(entry.target));
       } else if (outcome.pause) {
         this.#pausedUntil = now + (this.options.pauseMs ?? 10 * 60_000);
-        this.db.transaction(() => this.#statements.update.run(attempts, entry.notBefore, entry.firstErrorAt ?? null, outcome.reason, entry.id));
+        await this.sql.run(UPDATE_ATTEMPT, [attempts, entry.notBefore, entry.firstErrorAt ?? null, outcome.reason, entry.id]);
         entry.lastError = outcome.reason;
         logger.error({ reason: outcome.reason, pausedSeconds: (this.#pausedUntil - now) / 1000 }, 'WeCom refuses the app; sending paused, messages kept');
       } else if (outcome.retryAt !== undefined) {
-        this.db.transaction(() => this.#statements.update.run(attempts, outcome.retryAt, firstErrorAt, outcome.reason, entry.id));
+        await this.sql.run(UPDATE_ATTEMPT, [attempts, outcome.retryAt, firstErrorAt, outcome.reason, entry.id]);
         Object.assign(entry, { attempts, notBefore: outcome.retryAt, firstErrorAt, lastError: outcome.reason });
         logger.warn({ id: entry.id, to: recipientLabel(entry.target), attempt: attempts, reason: outcome.reason }, 'send failed; will retry');
       } else {
         const failed: FailedEntry = { entry: { ...entry, attempts }, reason: outcome.reason, at: now };
-        this.db.transaction(() => {
-          this.#statements.remove.run(entry.id);
-          this.#statements.fail.run(JSON.stringify(failed.entry), failed.reason, now);
-          this.#statements.pruneFailed.run(MAX_FAILED_KEPT);
-        });
+        await this.sql.batch([
+          { sql: 'DELETE FROM outbox WHERE id = ?', params: [entry.id] },
+          { sql: 'INSERT INTO outbox_failed (entry, reason, at) VALUES (?, ?, ?)', params: [JSON.stringify(failed.entry), failed.reason, now] },
+          { sql: 'DELETE FROM outbox_failed WHERE id <= (SELECT max(id) FROM outbox_failed) - ?', params: [MAX_FAILED_KEPT] },
+        ]);
         this.#dequeue(entry);
         logger.error({ id: entry.id, to: recipientLabel(entry.target), attempts, reason: outcome.reason }, 'message given up');
         this.options.onGiveUp?.(failed);
@@ -383,20 +381,20 @@ export class Outbox {
     if (now - this.#prunedAt > 60_000) {
       this.#prunedAt = now;
       try {
-        this.#statements.pruneSent.run(now - 86_400_000 - WINDOW_MARGIN_MS);
+        await this.sql.run('DELETE FROM outbox_sent WHERE at < ?', [now - 86_400_000 - WINDOW_MARGIN_MS]);
       } catch {
         // housekeeping only: the next minute prunes
       }
     }
   }
 
-  #uncount(key: string, at: number, row: number | bigint): void {
+  async #uncount(key: string, at: number, row: number): Promise<void> {
     const sent = this.#sent.get(key);
     const index = sent?.lastIndexOf(at) ?? -1;
     if (index >= 0) sent!.splice(index, 1);
     this.#allowed.delete(key);
     try {
-      this.#statements.unsent.run(row);
+      await this.sql.run(`DELETE FROM outbox_sent WHERE ${this.#sentId} = ?`, [row]);
     } catch {
       // Kept counted: only ever too careful.
     }

@@ -76,7 +76,7 @@ async function engine(extra?: Record<string, unknown>) {
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
     db,
-    engine: await AlertEngine.open(db, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
+    engine: await AlertEngine.open(new SqliteClient(db), { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Database } from '../../src/store/database.js';
+import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type FailedEntry, type Window } from '../../src/wecom/outbox.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
@@ -35,7 +36,7 @@ async function setup(
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
   const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
   const db = Database.open(dataDir);
-  const outbox = new Outbox(db, {
+  const outbox = await Outbox.open(new SqliteClient(db), {
     api,
     logger,
     limits: options.limits,
@@ -172,8 +173,8 @@ describe('WeCom client and outbox', () => {
   it('gives up on an unknown user with the reason, without retrying', async () => {
     const { fake, outbox } = await setup();
     await outbox.enqueue({ user: 'nobody' }, 'hello', 'text');
-    await waitFor(() => outbox.failed.length === 1);
-    expect(outbox.failed[0]!.reason).toMatch(/81013/);
+    await waitFor(async () => (await outbox.failed()).length === 1);
+    expect((await outbox.failed())[0]!.reason).toMatch(/81013/);
     expect(fake.requests.filter((r) => r.path === '/cgi-bin/message/send')).toHaveLength(1);
   });
 
@@ -213,7 +214,7 @@ describe('WeCom client and outbox', () => {
     for (const user of users) expect(fake.shown(`user:${user}`).map((d) => d.content)).toEqual(Array.from({ length: 20 }, (_, i) => `${user} ${i}`));
     expect(fake.deliveries.every((d) => d.shown)).toBe(true);
     expect(givenUp).toEqual([]);
-    expect(outbox.failed).toEqual([]);
+    expect(await outbox.failed()).toEqual([]);
   });
 
   it('gives up a message only past the horizon, and reports it', async () => {
@@ -223,7 +224,7 @@ describe('WeCom client and outbox', () => {
     await outbox.enqueue({ user: 'lisi' }, 'never through', 'text');
     await waitFor(() => givenUp.length === 1, 5_000);
     expect(givenUp[0]!.reason).toMatch(/errcode -1.*still failing/);
-    expect(outbox.failed).toHaveLength(1);
+    expect(await outbox.failed()).toHaveLength(1);
     expect(fake.requests.filter((r) => r.path === '/cgi-bin/message/send').length).toBeGreaterThan(2);
   });
 
