@@ -21,19 +21,20 @@ import { wireAibot } from './wecom/aibot-wiring.js';
 import { Channels } from './channel/channels.js';
 import type { Channel } from './channel/port.js';
 import { ConsoleChannel, startConsole } from './console/console.js';
-import { systemClock, type Clock } from './clock/clock.js';
+import { systemClock, type Clock, type Timer } from './clock/clock.js';
 import { createHttpApp, type Readiness } from './http/app.js';
 import { createMetrics } from './http/metrics.js';
 import { Clusters } from './kube/clusters.js';
 import { Registries } from './kube/registry.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
-import { Database } from './store/database.js';
 import { ChecklistError, loadChecklists } from './drills/checklist.js';
 import { DrillRunner } from './drills/runner.js';
 import { DrillRuns } from './drills/runs.js';
 import { DrillSchedules } from './drills/schedule.js';
 import { importLowdbFiles } from './store/lowdb-import.js';
-import { SqliteClient } from './store/sqlite-client.js';
+import { openStore } from './store/open.js';
+import { Leadership } from './store/leadership.js';
+import { hostname } from 'node:os';
 import type { SqlClient, Statement } from './store/sql.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
@@ -72,11 +73,20 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const now = () => clock.now();
   const logger = options.logger ?? createLogger();
   const metrics = createMetrics();
-  const db = Database.open(resolve(config.store.dataDir));
-  const sql = new SqliteClient(db);
-  const commit = (statements: readonly Statement[]) => sql.batch(statements);
   const running = new Set<Promise<void>>();
   const stopping: (() => Promise<void>)[] = [];
+  const store = await openStore(config);
+  const { sql } = store;
+  /** What only the leader does, started when it leads and stopped when it no longer does. */
+  const duties: { start(): Promise<void>; stop(): Promise<void> }[] = [];
+  const leadership = store.backend === 'postgres'
+    ? new Leadership(sql, { id: `${hostname()}-${process.pid}`, clock, logger: logger.child({ part: 'leader' }), onChange: (lead) => void setDuties(lead) })
+    : undefined;
+  const leading = () => leadership?.leading ?? true;
+  // Parts stop in the reverse of their start: the store last.
+  stopping.push(() => store.close());
+  logger.info({ backend: store.backend, at: (await store.health()).detail }, 'store open');
+  const commit = (statements: readonly Statement[]) => sql.batch(statements);
   const mount: Parameters<typeof createHttpApp>[0]['mount'] = [];
   const checks: Record<string, () => { ok: boolean; detail?: string }> = {};
   const access = new Access(config.access);
@@ -138,8 +148,19 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat, cards);
     proactive = wecomChannel;
     checks.wecom = () => api.tokenState();
-    outbox.start();
-    stopping.push(() => outbox.stop());
+    // The leader sends; it takes in what other replicas queued (a card updated by a webhook they took).
+    let syncing: Timer | undefined;
+    duties.push({
+      async start() {
+        await outbox.sync();
+        outbox.start();
+        syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
+      },
+      async stop() {
+        syncing?.cancel();
+        await outbox.stop();
+      },
+    });
     const crypto = new CallbackCrypto(wecom.token, wecom.aesKey, wecom.corpId);
     const callbackInbox = inbox!;
     mount.push((router) =>
@@ -150,7 +171,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
         maxSkewSeconds: wecom.callbackMaxSkewSeconds,
         now,
         logger: logger.child({ part: 'callback' }),
-        onMessage: (message) => track(inbound!.handle(message)),
+        onMessage: (message) => leading() && track(inbound!.handle(message)),
         observe: (result, seconds) => {
           metrics.callbacks.inc({ result });
           metrics.callbackSeconds.observe(seconds);
@@ -166,7 +187,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   }
   // The AI bot answers in the conversations it is asked in; everything else goes through the proactive adapter.
   const aibot = aibotEnabled(config) && inbox
-    ? wireAibot({ config, inbox, sql, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => track(inbound!.handle(message)) })
+    ? wireAibot({ config, inbox, sql, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => leading() && track(inbound!.handle(message)) })
     : undefined;
   const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }), commit);
 
@@ -232,15 +253,16 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     }),
   );
   // Digest windows end on the second; the ticker also sends what a restart left pending.
-  const ticker = cron.schedule('* * * * * *', () => void alerts.tick(), { noOverlap: true });
+  // Only the leader sends digests; every replica takes webhooks.
+  const ticker = cron.schedule('* * * * * *', () => void (leading() && alerts.tick()), { noOverlap: true });
   stopping.push(async () => {
     await ticker.stop();
-    await alerts.tick();
+    if (leading()) await alerts.tick();
   });
   const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
   const registries = new Registries(config.registries);
-  const drills = await wireDrills({ config, sql, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
-  stopping.push(async () => drills.stop());
+  const drills = wireDrills({ config, sql, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
+  duties.push({ start: () => drills.lead(), stop: async () => drills.stop() });
 
   const router: ChatRouter = new ChatRouter({
     config,
@@ -270,17 +292,45 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     ? inboundMessages({ inbox, router, channel: channels, appCards: wecomChannel, locale: config.locale, clock, logger: logger.child({ part: 'inbound' }), stopping: () => stoppingNow })
     : undefined;
   if (inbound) {
-    const { toRun, interrupted } = await inbound.recover();
-    for (const message of toRun) track(inbound.handle(message));
-    if (toRun.length + interrupted > 0) logger.info({ rerun: toRun.length, interrupted }, 'inbox recovered after restart');
+    // The leader runs the messages: what a previous leader (or this process before a restart) left, then, with
+    // several replicas, what the others accept, as soon as it is stored.
+    let polling: Timer | undefined;
+    duties.push({
+      async start() {
+        const { toRun, interrupted } = await inbound.recover();
+        for (const message of toRun) track(inbound.handle(message));
+        if (toRun.length + interrupted > 0) logger.info({ rerun: toRun.length, interrupted }, 'inbox recovered');
+        if (store.backend === 'postgres') {
+          polling = clock.every(250, () => void inbox!.unfinished().then(({ toRun: accepted }) => accepted.forEach((message) => track(inbound.handle(message))), () => {}));
+        }
+      },
+      async stop() {
+        polling?.cancel();
+      },
+    });
   }
+
+  // One leader runs the duties (sending, digests, drills, running messages): with PostgreSQL it is elected through
+  // the database; the embedded store has one replica, which leads.
+  let dutiesTurn = Promise.resolve();
+  const setDuties = (lead: boolean) => {
+    dutiesTurn = dutiesTurn.then(async () => {
+      for (const duty of lead ? duties : [...duties].reverse()) await (lead ? duty.start() : duty.stop()).catch((error: unknown) => logger.error({ err: error }, lead ? 'a leader duty could not start' : 'a leader duty could not stop'));
+    });
+    return dutiesTurn;
+  };
+  if (leadership) await leadership.start();
+  else await setDuties(true);
+  stopping.push(async () => {
+    if (leading()) await setDuties(false);
+    await leadership?.stop();
+  });
 
   const readiness = async (): Promise<Readiness> => {
     const results: Readiness['checks'] = { config: { ok: true, detail: config.file } };
-    // A failed write makes the bot unready until a write succeeds again; the probe finds out without traffic.
-    db.probe();
-    const storeError = db.error;
-    results.store = storeError ? { ok: false, detail: `${storeError.file}: ${storeError.message}` } : { ok: true };
+    results.store = await store.health();
+    // Said, never decided by: readiness by leadership would deadlock a rolling update (reference/ha.md).
+    if (leadership) results.leader = { ok: true, detail: leadership.leading ? `leading (term ${leadership.epoch})` : 'standby' };
     for (const [name, check] of Object.entries(checks)) results[name] = check();
     Object.assign(results, await clusters.health());
     // Only the store makes the bot unready: WeCom or a cluster being down degrades it, and /readyz says how.
@@ -326,14 +376,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       await Promise.race([Promise.allSettled([...running]), deadline]);
       // Parts stop in the reverse of their start: the alert ticker before the outbox it feeds.
       for (const stop of [...stopping].reverse()) await stop();
-      db.close();
       logger.info('wekube stopped');
     },
   };
 }
 
 /** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
-async function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
+function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
   const { config, logger } = parts;
   let checklists;
   try {
@@ -349,11 +398,14 @@ async function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clu
   const runner = new DrillRunner({ ...parts, checklists, runs });
   const schedules = new DrillSchedules({ config, checklists, runs, notify: parts.notify, clock: parts.clock, logger });
   runner.due = (drill) => schedules.due(drill);
-  await runner.resume();
-  schedules.start();
   if (checklists.size > 0) logger.info({ drills: [...checklists.keys()] }, 'drill checklists loaded');
   return {
     runner,
+    /** Resumes the active runs (their checks and guards) and the schedules, on the leader. */
+    async lead() {
+      await runner.resume();
+      schedules.start();
+    },
     stop() {
       schedules.stop();
       runner.stop();

@@ -8,6 +8,7 @@ import { appSchema, configSchema, type AppConfig, type RawConfig } from './schem
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly (string | number)[]]> = [
   ['PORT', ['server', 'port']],
   ['WEKUBE_DATA_DIR', ['store', 'dataDir']],
+  ['WEKUBE_DATABASE_URL', ['store', 'postgres', 'url']],
   ['WECOM_CORP_ID', ['wecom', 'corpId']],
   ['WECOM_AGENT_ID', ['wecom', 'agentId']],
   ['WECOM_SECRET', ['wecom', 'secret']],

@@ -114,7 +114,13 @@ export const configSchema = z
         host: z.string().default('0.0.0.0'),
       })
       .prefault({}),
-    store: z.strictObject({ dataDir: z.string().default('./data') }).prefault({}),
+    store: z
+      .strictObject({
+        dataDir: z.string().default('./data'),
+        /** Set: the state lives in PostgreSQL and several replicas may run. */
+        postgres: z.strictObject({ url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional() }).prefault({}),
+      })
+      .prefault({}),
     wecom: z
       .strictObject({
         corpId: z.string().min(1).optional(),

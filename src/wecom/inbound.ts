@@ -67,7 +67,21 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
     }
   }
 
+  /** Messages being handled here: the leader's poll and the accepting callback may both hand one over. */
+  const inProgress = new Set<string>();
+
   async function handle(message: InboundMessage): Promise<void> {
+    const key = message.dedupKey;
+    if (inProgress.has(key)) return;
+    inProgress.add(key);
+    try {
+      await run(message);
+    } finally {
+      inProgress.delete(key);
+    }
+  }
+
+  async function run(message: InboundMessage): Promise<void> {
     const key = message.dedupKey;
     const conversation = conversationOf(message);
     const to = { conversation, user: message.from };

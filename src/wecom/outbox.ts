@@ -153,6 +153,8 @@ export class Outbox {
    */
   readonly #queues = new Map<string, OutboxEntry[]>();
   #pendingCount = 0;
+  /** The ids held in the queues: a row is taken in once, whether its own enqueue or a sync finds it first. */
+  readonly #ids = new Set<number>();
   #committing = 0;
   /** When each recipient's windows next allow a message; dropped whenever its send times change. */
   readonly #allowed = new Map<string, number>();
@@ -265,7 +267,21 @@ export class Outbox {
     if (wake < Infinity) this.#timer = this.#clock.after(Math.max(wake - now, 10), () => this.#pump());
   }
 
+  /** Takes in what other replicas queued (the leader sends everything): rows in the table this process does not hold. */
+  async sync(): Promise<void> {
+    const held = new Set<number>();
+    for (const queue of this.#queues.values()) for (const entry of queue) held.add(entry.id);
+    const missing = (await this.sql.all<{ id: number }>('SELECT id FROM outbox')).map((row) => row.id).filter((id) => !held.has(id));
+    for (let i = 0; i < missing.length; i += 500) {
+      const ids = missing.slice(i, i + 500);
+      for (const row of await this.sql.all<OutboxRow>(`SELECT * FROM outbox WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`, ids)) this.#add(fromRow(row));
+    }
+    if (missing.length > 0) this.#pump();
+  }
+
   #add(entry: OutboxEntry): void {
+    if (this.#ids.has(entry.id)) return;
+    this.#ids.add(entry.id);
     const key = targetKey(entry.target);
     let queue = this.#queues.get(key);
     if (!queue) this.#queues.set(key, (queue = []));
@@ -428,6 +444,7 @@ export class Outbox {
     const index = queue?.indexOf(entry) ?? -1;
     if (index < 0) return;
     queue!.splice(index, 1);
+    this.#ids.delete(entry.id);
     this.#pendingCount--;
     if (queue!.length === 0) this.#queues.delete(key);
   }
