@@ -3,13 +3,16 @@
 // webhooks of 100 new alerts, 4 in flight, while /healthz is asked every 20 ms (its slowest answer is the longest
 // event-loop stall), then sits idle for a while (its CPU share). Then the inbox's growth: callbacks per second after
 // 5k and after 40k handled callbacks, 8 in flight.
-// Run: npm run bench -- state-growth [--levels 0,20000,100000,300000] [--sample 5000] [--idle 10] [--callbacks 5000,40000]
+// With --backend postgres the state lives in a PostgreSQL server (Debian's) the benchmark starts.
+// Run: npm run bench -- state-growth [--backend embedded|postgres] [--levels 0,20000,100000,300000] [--sample 5000] [--idle 10] [--callbacks 5000,40000]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { CallbackSender } from '../test/fakes/callback-sender.js';
 import { FakeWecom } from '../test/fakes/wecom-server.js';
 import { USERS, WECOM, writeConfig } from '../test/helpers/bot.js';
+import { startPostgres } from '../test/helpers/postgres.js';
 import { memoryMiB, startWekubeProcess } from '../test/helpers/process.js';
 import { percentile, report } from './report.js';
 
@@ -49,6 +52,17 @@ async function pool<T>(items: T[], inFlight: number, work: (item: T) => Promise<
   return latencies;
 }
 
+/** The database's size on disk. */
+async function databaseBytes(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return Number((await client.query<{ size: string }>('SELECT pg_database_size(current_database()) AS size')).rows[0]!.size);
+  } finally {
+    await client.end();
+  }
+}
+
 /** CPU seconds the process has used (user + system). */
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -58,14 +72,16 @@ function cpuSeconds(pid: number): number {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { levels: { type: 'string', default: '0,20000,100000,300000' }, sample: { type: 'string', default: '5000' }, idle: { type: 'string', default: '10' }, callbacks: { type: 'string', default: '5000,40000' } },
+    options: { backend: { type: 'string', default: 'embedded' }, levels: { type: 'string', default: '0,20000,100000,300000' }, sample: { type: 'string', default: '5000' }, idle: { type: 'string', default: '10' }, callbacks: { type: 'string', default: '5000,40000' } },
   });
   const levels = values.levels.split(',').map(Number);
   const sample = Number(values.sample);
   const fake = new FakeWecom({ corpId: WECOM.corpId, apps: [{ agentId: WECOM.agentId, secret: WECOM.secret }], users: USERS });
   await fake.start();
   // One user hears of one app: routing, batching and digests run, without WeCom's limits deciding the figures.
-  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: { alerts: { digestWindow: '10s', immediateSeverities: ['critical'], routes: [{ match: 'app="app-3"', to: { user: 'lisi' } }] } } });
+  const postgres = values.backend === 'postgres' ? await startPostgres() : undefined;
+  const store = postgres ? { store: { postgres: { url: postgres.url } } } : {};
+  const { file, dataDir } = writeConfig({ apiBase: fake.url, extra: { ...store, alerts: { digestWindow: '10s', immediateSeverities: ['critical'], routes: [{ match: 'app="app-3"', to: { user: 'lisi' } }] } } });
   const wekube = await startWekubeProcess(file, 'built');
   const { url, child } = wekube;
   const pid = child.pid!;
@@ -104,7 +120,7 @@ export async function run(argv: string[]): Promise<void> {
     const cpu0 = cpuSeconds(pid);
     await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
     const idle = (cpuSeconds(pid) - cpu0) / Number(values.idle);
-    const du = Number(execFileSync('du', ['-sk', dataDir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
+    const du = postgres ? (await databaseBytes(postgres.url)) / 2 ** 20 : Number(execFileSync('du', ['-sk', dataDir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
     rows.push([String(level), percentile(latencies, 50).toFixed(0), percentile(latencies, 99).toFixed(0), (sample / seconds).toFixed(0), longest.toFixed(0), `${(idle * 100).toFixed(1)}%`, memoryMiB(pid, 'VmRSS').toFixed(0), du.toFixed(0)]);
     process.stdout.write(`  level ${level}: ${rows.at(-1)!.join(' | ')}\n`);
   }
@@ -128,14 +144,15 @@ export async function run(argv: string[]): Promise<void> {
   }
   await wekube.stop();
   await fake.stop();
+  await postgres?.stop();
 
   const table = (header: string[], body: string[][]) => {
     const widths = header.map((cell, i) => Math.max(cell.length, ...body.map((row) => row[i]!.length)));
     return [header, ...body].map((row) => row.map((cell, i) => cell.padStart(widths[i]!)).join(' | ')).join('\n    ');
   };
   const figures = {
-    'per level': `\n    ${table(['alerts stored', 'webhook p50 ms', 'p99 ms', 'alerts/s', 'longest /healthz ms', 'idle CPU', 'RSS MiB', 'data dir MiB'], rows)}`,
+    'per level': `\n    ${table(['alerts stored', 'webhook p50 ms', 'p99 ms', 'alerts/s', 'longest /healthz ms', 'idle CPU', 'RSS MiB', postgres ? 'database MiB' : 'data dir MiB'], rows)}`,
     'inbox growth (8 in flight)': `\n    ${table(['callbacks handled', 'callbacks/s', 'p50 ms', 'p99 ms'], callbackRows)}`,
   };
-  report(`state growth: webhooks of 100 new alerts, 4 in flight, at each level of stored alerts (wekube process, fake WeCom)`, figures, { name: 'state-growth', rows, callbackRows });
+  report(`state growth (${values.backend}): webhooks of 100 new alerts, 4 in flight, at each level of stored alerts (wekube process, fake WeCom)`, figures, { name: `state-growth-${values.backend}`, rows, callbackRows });
 }
