@@ -3,7 +3,6 @@ import { dirname } from 'node:path';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
-import type { Statement } from './sql.js';
 
 export type Sql = BetterSqlite3.Database;
 
@@ -116,11 +115,6 @@ export class Database {
     let statement = this.#prepared.get(sql);
     if (!statement) this.#prepared.set(sql, (statement = this.sql.prepare(sql)));
     return statement;
-  }
-
-  /** Runs statements inside the current transaction (a write committed together with whatever the caller writes). */
-  runAll(statements: readonly Statement[] = []): void {
-    for (const { sql, params = [] } of statements) this.prepared(sql).run(...params);
   }
 
   /**

@@ -25,11 +25,11 @@ const WINDOW = 5 * 60_000;
 class CapturingChannel {
   readonly sent: { to: string; text: string; reply: Reply; key?: string }[] = [];
   readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
-  /** The database the engine under test writes: a message's alongside writes are committed here, as the outbox does. */
-  db: Database | undefined;
+  /** The store the engine under test writes: a message's alongside writes are committed here, as the outbox does. */
+  sql: SqliteClient | undefined;
   async send(to: Recipient, reply: Reply, options: SendOptions = {}) {
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
-    this.db!.transaction(() => this.db!.runAll(options.alongside));
+    await this.sql!.batch(options.alongside ?? []);
     this.sent.push({ to: recipientKey(to), text: renderMarkdown(reply, 'zh-CN'), reply, key: options.key });
   }
   fits(to: Recipient, reply: Reply) {
@@ -71,12 +71,12 @@ let settings: ReturnType<typeof config>;
 async function engine(extra?: Record<string, unknown>) {
   settings ??= config(extra);
   const db = Database.open(dataDir);
-  channel.db = db;
-  subscriptions = await Subscriptions.open(new SqliteClient(db));
+  channel.sql = new SqliteClient(db);
+  subscriptions = await Subscriptions.open(channel.sql);
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
     db,
-    engine: await AlertEngine.open(new SqliteClient(db), { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
+    engine: await AlertEngine.open(channel.sql, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
   };
 }
 
