@@ -117,6 +117,8 @@ export class AlertEngine {
     const result: IngestResult = { alerts: webhook.alerts.length, firing: 0, resolved: 0 };
     const resolvedGroups = new Set<string>();
     if (webhook.externalURL) this.#externalURL = webhook.externalURL;
+    // Routing reads the subscriptions held here: another replica may have changed them.
+    await this.options.subscriptions.current();
     // One transaction, committed and durable before the webhook's 200. Replicas take turns (the embedded store
     // has one connection; PostgreSQL takes an advisory lock), so two copies of one webhook never both find news.
     await this.sql.transaction(async (tx) => {

@@ -27,6 +27,8 @@ const fromRow = (row: Row): Subscription => ({ id: row.id, user: row.user_id, te
  */
 export class Subscriptions {
   #items: Subscription[] = [];
+  /** What the held list was read at: how many there were and the newest id. */
+  #version = '';
 
   private constructor(private readonly sql: SqlClient) {}
 
@@ -39,6 +41,16 @@ export class Subscriptions {
   /** Reads them all again (another replica may have changed them). */
   async refresh(): Promise<void> {
     this.#items = (await this.sql.all<Row>('SELECT id, user_id, text, matchers, created_at FROM subscriptions ORDER BY id')).map(fromRow);
+    this.#version = `${this.#items.length}:${this.#items.at(-1)?.id ?? 0}`;
+  }
+
+  /**
+   * Brings the held list up to date when the table changed (another replica took a subscribe): one small read.
+   * Ids only grow, so a count and the newest id tell any change apart.
+   */
+  async current(): Promise<void> {
+    const row = await this.sql.get<{ n: number; top: number | null }>('SELECT count(*) AS n, max(id) AS top FROM subscriptions');
+    if (`${Number(row?.n ?? 0)}:${Number(row?.top ?? 0)}` !== this.#version) await this.refresh();
   }
 
   get all(): readonly Subscription[] {

@@ -115,8 +115,13 @@ describe.each(backends)('subscriptions on $name', (backend) => {
     expect(await mine.remove('lisi', second.subscription.id)).toBe(1);
     expect(await mine.remove('lisi', second.subscription.id)).toBe(0);
     expect(await mine.remove('zhangsan', 'all')).toBe(1);
-    await replica.refresh();
+    await replica.current();
     expect(replica.all.map((item) => item.id)).toEqual([first.subscription.id]);
+    // A removal and an addition that leave the count as it was still show.
+    await mine.remove('lisi', 'all');
+    const later = await mine.add('wangwu', 'app=cart', now);
+    await replica.current();
+    expect(replica.all.map((item) => item.id)).toEqual([later.subscription.id]);
   });
 });
 
