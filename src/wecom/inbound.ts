@@ -119,7 +119,10 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
 
   /** After a restart: reports what was cut off; returns what was never started, for the caller to run. */
   async function recover(): Promise<{ toRun: InboundMessage[]; interrupted: number }> {
-    const { toRun, interrupted } = await inbox.unfinished();
+    const unfinished = await inbox.unfinished();
+    // Messages this process is running (it led before, lost the lease for a moment, and leads again) are not cut off.
+    const interrupted = unfinished.interrupted.filter((message) => !inProgress.has(message.dedupKey));
+    const toRun = unfinished.toRun;
     for (const message of interrupted) {
       const notice = { ...textReply('error.interrupted', { text: excerpt(message.content ?? message.eventKey ?? '', 80) }, 'warning'), urgent: true };
       await (await channel.live({ conversation: conversationOf(message), user: message.from })).finish(notice, { alongside: inbox.doneMark(message.dedupKey) });
