@@ -83,6 +83,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     ? new Leadership(sql, { id: `${hostname()}-${process.pid}`, clock, logger: logger.child({ part: 'leader' }), onChange: (lead) => void setDuties(lead) })
     : undefined;
   const leading = () => leadership?.leading ?? true;
+  const fence = leadership ? () => leadership.fence() : undefined;
   // Parts stop in the reverse of their start: the store last.
   stopping.push(() => store.close());
   logger.info({ backend: store.backend, at: (await store.health()).detail }, 'store open');
@@ -133,6 +134,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     stopping.push(async () => giveUps.stop());
     const cards = new WecomCards(sql, now);
     const outbox = await Outbox.open(sql, {
+      fence,
       api,
       logger: logger.child({ part: 'outbox' }),
       clock,
@@ -230,6 +232,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const claims = new AlertClaims(sql);
   const alerts = await AlertEngine.open(sql, {
     claims,
+    fence,
     config,
     subscriptions,
     owners,

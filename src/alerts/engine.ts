@@ -5,7 +5,7 @@ import { alertCard, groupState, silenceMatchers } from './card.js';
 import { groupId, type AlertClaims } from './claims.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
-import type { SqlClient, SqlRunner } from '../store/sql.js';
+import { fenced, type Fence, type SqlClient, type SqlRunner } from '../store/sql.js';
 import type { Webhook, WebhookAlert } from './payload.js';
 import { renderBatch, SAMPLES, type Batch } from './render.js';
 import { recipientsFor, type OwnerDirectory, type StaticRoute } from './routing.js';
@@ -63,6 +63,8 @@ export interface AlertEngineOptions {
   channel: Pick<Channel, 'send' | 'fits' | 'update'>;
   /** Who took which group: shown on the group's card. */
   claims?: AlertClaims;
+  /** With several replicas: only the leader claims batches to send (the claim carries the fence). */
+  fence?: Fence;
   logger: Logger;
   now?: () => number;
   /** Resolved alerts are kept this long to recognise late duplicates; firing ones unseen this long are dropped. */
@@ -308,7 +310,8 @@ export class AlertEngine {
     let due: StoredBatch[];
     try {
       // Claimed in one statement: from here no ingest adds to these batches, so what is sent is all they hold.
-      due = (await this.sql.all<{ id: number; due_at: number; data: string }>('UPDATE alert_batches SET flushing = 1 WHERE due_at <= ? AND flushing = 0 RETURNING id, due_at, data', [now]))
+      const fence = fenced(this.options.fence);
+      due = (await this.sql.all<{ id: number; due_at: number; data: string }>(`UPDATE alert_batches SET flushing = 1 WHERE due_at <= ? AND flushing = 0 AND ${fence.sql} RETURNING id, due_at, data`, [now, ...fence.params]))
         .sort((a, b) => a.due_at - b.due_at || a.id - b.id)
         .map((row) => ({ ...(JSON.parse(row.data) as StoredBatch), id: row.id }));
     } catch (error) {

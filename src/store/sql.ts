@@ -5,6 +5,15 @@
 
 export type Param = string | number | null;
 
+/**
+ * A condition (`EXISTS (…)`) that holds only while this replica leads in its current term: a leader's side-effecting
+ * writes carry it, so a deposed leader's late write changes nothing (store/leadership.ts).
+ */
+export type Fence = () => { sql: string; params: readonly Param[] };
+
+/** The fence as SQL and params for a WHERE clause; with no fence (the embedded store, one replica), always true. */
+export const fenced = (fence: Fence | undefined): { sql: string; params: readonly Param[] } => fence?.() ?? { sql: '1 = 1', params: [] };
+
 export interface Statement {
   sql: string;
   params?: readonly Param[];

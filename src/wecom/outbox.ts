@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
-import type { SqlClient, Statement } from '../store/sql.js';
+import { fenced, type Fence, type SqlClient, type Statement } from '../store/sql.js';
 import { WecomApiError, type WecomApi, type WecomResponse } from './api.js';
 import { paginate } from './split.js';
 
@@ -124,6 +124,8 @@ export interface OutboxOptions {
   onCardSent?: (taskId: string, responseCode: string) => readonly Statement[];
   /** A message was given up: counted, and reported to ops by another route. */
   onGiveUp?: (failed: FailedEntry) => void;
+  /** With several replicas: sends happen only while this one leads (the send's count carries the fence). */
+  fence?: Fence;
 }
 
 type Outcome = { ok: true; responseCode?: string } | { ok: false; retryAt?: number; reason: string; pause?: boolean; transient?: boolean };
@@ -329,7 +331,15 @@ export class Outbox {
     // Counted, and committed, before sending: a request that timed out may still have been delivered and counted.
     let sentRow: number;
     try {
-      sentRow = (await this.sql.get<{ id: number }>(`INSERT INTO outbox_sent (recipient, at) VALUES (?, ?) RETURNING ${this.#sentId} AS id`, [key, started]))!.id;
+      const fence = fenced(this.options.fence);
+      const counted = await this.sql.get<{ id: number }>(`INSERT INTO outbox_sent (recipient, at) SELECT ?, ? WHERE ${fence.sql} RETURNING ${this.#sentId} AS id`, [key, started, ...fence.params]);
+      if (!counted) {
+        // No longer the leader: the new one sends it.
+        logger.warn({ id: entry.id }, 'not the leader any more; leaving the message to the one that is');
+        entry.notBefore = started + 5_000;
+        return;
+      }
+      sentRow = counted.id;
     } catch (error) {
       logger.error({ err: error }, 'outbox cannot write; sending waits for the store');
       entry.notBefore = started + (this.options.retryBaseMs ?? 1_000);

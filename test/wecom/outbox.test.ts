@@ -29,6 +29,7 @@ async function setup(
     dataDir?: string;
     giveUpAfterMs?: number;
     onGiveUp?: (failed: FailedEntry) => void;
+    fence?: () => { sql: string; params: readonly (string | number | null)[] };
   } = {},
 ) {
   const fake = new FakeWecom({ corpId: CORP, apps: [APP], users: ['zhangsan', 'lisi'], robots: ['robot-key'], chats: ['opschat'], ...options.fake });
@@ -46,6 +47,7 @@ async function setup(
     pauseMs: 60_000,
     giveUpAfterMs: options.giveUpAfterMs,
     onGiveUp: options.onGiveUp,
+    fence: options.fence,
   });
   outbox.start();
   cleanup.push(async () => {
@@ -57,6 +59,18 @@ async function setup(
 }
 
 describe('WeCom client and outbox', () => {
+  it('sends only while it leads: a fenced outbox keeps its messages for the leader', async () => {
+    let leading = false;
+    const { fake, outbox } = await setup({ fence: () => ({ sql: leading ? '1 = 1' : '1 = 0', params: [] }) });
+    await outbox.enqueue({ user: 'zhangsan' }, 'while a standby', 'text');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(fake.shown('user:zhangsan')).toEqual([]);
+    expect(outbox.pending).toBe(1);
+    leading = true;
+    await waitFor(() => fake.shown('user:zhangsan').length === 1, 10_000);
+    expect(fake.shown('user:zhangsan')[0]!.content).toBe('while a standby');
+  });
+
   it('fetches one token for many sends and reuses it', async () => {
     const { fake, outbox } = await setup();
     for (let i = 0; i < 5; i++) await outbox.enqueue({ user: 'zhangsan' }, `message ${i}`, 'text');
