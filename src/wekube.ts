@@ -150,16 +150,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat, cards);
     proactive = wecomChannel;
     checks.wecom = () => api.tokenState();
-    // The leader sends. With other replicas writing the same database, it takes in what they queued (a card
-    // updated by a webhook they took); the embedded store has no other writer, and the outbox loaded it at open.
+    // The leader sends; it takes in what other replicas queued (a card updated by a webhook they took).
     let syncing: Timer | undefined;
     duties.push({
       async start() {
-        if (store.backend === 'postgres') {
-          await outbox.sync();
-          syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
-        }
+        await outbox.sync();
         outbox.start();
+        syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
       },
       async stop() {
         syncing?.cancel();

@@ -25,26 +25,23 @@ export class Channels implements Channel {
     for (const channel of [proactive, ...others]) this.#byName.set(channel.name, channel);
   }
 
-  /**
-   * The answer at an address: through the conversation's own adapter while it can reach it, else the user's single
-   * chat on the proactive adapter; undefined when neither can. Each adapter is asked once.
-   */
-  async #live(to: Address): Promise<LiveReply | undefined> {
+  /** The adapter that delivers to an address, and the address it delivers to. */
+  async #route(to: Address): Promise<{ channel: Channel; to: Address } | undefined> {
     if (inConversation(to)) {
-      const own = await this.#byName.get(to.conversation.channel)?.live(to);
-      if (own) return own;
+      const own = this.#byName.get(to.conversation.channel);
+      if (own && (await own.reaches(to))) return { channel: own, to };
       to = { user: to.user };
     }
-    return this.proactive.live(to);
+    return (await this.proactive.reaches(to)) ? { channel: this.proactive, to } : undefined;
   }
 
   async reaches(to: Address): Promise<boolean> {
-    return (await this.#live(to)) !== undefined;
+    return (await this.#route(to)) !== undefined;
   }
 
   async send(to: Address, reply: Reply, options: SendOptions = {}): Promise<void> {
-    const live = await this.#live(to);
-    if (live) return live.finish(reply, options);
+    const route = await this.#route(to);
+    if (route) return route.channel.send(route.to, reply, options);
     // Nothing can deliver it (an AI bot alone cannot speak unprompted): said in the log, and the work goes on.
     this.logger.warn({ to: inConversation(to) ? `${to.conversation.channel}:${to.conversation.kind}` : recipientLabel(to) }, 'no channel reaches this recipient; message not sent');
     if (options.alongside?.length) await this.commit(options.alongside);
@@ -61,6 +58,11 @@ export class Channels implements Channel {
   }
 
   async live(to: Address): Promise<LiveReply> {
-    return (await this.#live(to)) ?? { progress: (reply) => this.send(to, reply), finish: (reply, options) => this.send(to, reply, options) };
+    if (inConversation(to)) {
+      const own = await this.#byName.get(to.conversation.channel)?.live(to);
+      if (own) return own;
+    }
+    const route = await this.#route(to);
+    return (await route?.channel.live(route.to)) ?? { progress: (reply) => this.send(to, reply), finish: (reply, options) => this.send(to, reply, options) };
   }
 }
