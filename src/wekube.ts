@@ -304,7 +304,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
         for (const message of toRun) track(inbound.handle(message));
         if (toRun.length + interrupted > 0) logger.info({ rerun: toRun.length, interrupted }, 'inbox recovered');
         if (store.backend === 'postgres') {
-          polling = clock.every(250, () => void inbox!.unfinished().then(({ toRun: accepted }) => accepted.forEach((message) => track(inbound.handle(message))), () => {}));
+          polling = clock.every(250, () => void inbox!.received(500, inbound.has).then((accepted) => accepted.forEach((message) => track(inbound.handle(message))), () => {}));
         }
       },
       async stop() {

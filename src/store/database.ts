@@ -71,6 +71,18 @@ export class Database {
    * Resolves once every commit made so far is on disk (the log fsync'd). Calls while an fsync runs share the next
    * one; an fsync failure (EIO, ENOSPC) rejects its waiters and makes the store unready until a write succeeds.
    */
+  /** Who asked to run once no fsync is under way (sqlite-client.ts, to commit the writes that waited for it). */
+  #idle: (() => void)[] = [];
+
+  /**
+   * Runs `then` as soon as no fsync is under way: at once (in a microtask) when none is, else right after the one
+   * that runs finishes and before the next starts, so whatever `then` commits is covered by that next fsync.
+   */
+  whenSyncIdle(then: () => void): void {
+    if (this.#syncing) this.#idle.push(then);
+    else queueMicrotask(then);
+  }
+
   durable(): Promise<void> {
     const upTo = ++this.#asked;
     return new Promise((resolve, reject) => {
@@ -89,6 +101,9 @@ export class Database {
       this.#waiting = this.#waiting.filter((waiter) => waiter.upTo > upTo);
       if (error) this.#lastError = error;
       for (const waiter of covered) error ? waiter.reject(error) : waiter.resolve();
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const then of idle) then();
       this.#sync();
     };
     try {

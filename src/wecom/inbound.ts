@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Channels } from '../channel/channels.js';
 import type { Conversation } from '../channel/port.js';
@@ -40,6 +41,8 @@ export interface InboundParts {
   logger: Logger;
   /** Whether wekube is stopping: a store retry then gives up and leaves the message to the restart. */
   stopping: () => boolean;
+  /** How many messages run at once before they start reporting progress; the rest wait in the inbox's order. */
+  concurrency?: number;
 }
 
 /**
@@ -48,7 +51,15 @@ export interface InboundParts {
  * anything else is pointed at `help`. After a restart, what was acked but never started runs now, and what a restart
  * cut off is reported in its conversation instead of run again (it may have changed something).
  */
-export function inboundMessages(parts: InboundParts): { handle(message: InboundMessage): Promise<void>; recover(): Promise<{ toRun: InboundMessage[]; interrupted: number }> } {
+export interface InboundMessages {
+  /** Runs a stored message (once, however often it is handed over); resolves when it has run or was left for the next start. */
+  handle(message: InboundMessage): Promise<void>;
+  /** Whether a message is running or waiting for its turn here. */
+  has(key: string): boolean;
+  recover(): Promise<{ toRun: InboundMessage[]; interrupted: number }>;
+}
+
+export function inboundMessages(parts: InboundParts): InboundMessages {
   const { inbox, router, channel, logger } = parts;
 
   /**
@@ -67,21 +78,36 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
     }
   }
 
-  /** Messages being handled here: the leader's poll and the accepting callback may both hand one over. */
+  /** Messages being handled here or waiting their turn: the leader's poll and the accepting callback may both hand one over. */
   const inProgress = new Set<string>();
+  /**
+   * Turns to run. A burst of callbacks is acked as fast as it is stored and then run a few at a time, in order, so
+   * the acks keep their pace. A message gives its turn back once it reports progress (a rollout being followed waits
+   * on the cluster, not on this process), so changes under way never hold up a quick `status`.
+   */
+  const turns = pLimit(parts.concurrency ?? 16);
 
-  async function handle(message: InboundMessage): Promise<void> {
+  function handle(message: InboundMessage): Promise<void> {
     const key = message.dedupKey;
-    if (inProgress.has(key)) return;
+    if (inProgress.has(key)) return Promise.resolve();
     inProgress.add(key);
-    try {
-      await run(message);
-    } finally {
-      inProgress.delete(key);
-    }
+    return new Promise<void>((settled) => {
+      void turns(
+        () =>
+          new Promise<void>((giveTurnBack) => {
+            // Stopping: what has not started stays in the inbox as received, and the next start runs it.
+            const running = parts.stopping() ? Promise.resolve() : run(message, giveTurnBack);
+            void running.finally(() => {
+              giveTurnBack();
+              inProgress.delete(key);
+              settled();
+            });
+          }),
+      );
+    });
   }
 
-  async function run(message: InboundMessage): Promise<void> {
+  async function run(message: InboundMessage, progressing: () => void): Promise<void> {
     const key = message.dedupKey;
     const conversation = conversationOf(message);
     const to = { conversation, user: message.from };
@@ -96,7 +122,11 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
       await untilStored(() => inbox.started(key), key);
       const live = await channel.live(to);
       // A card button's key is the command it stands for, run as the user who clicked (with every check).
-      const answer = await router.handle({ userId: message.from, text, cardCode: message.responseCode, conversation, progress: (reply) => live.progress(reply) });
+      const answer = await router.handle({ userId: message.from, text, cardCode: message.responseCode, conversation, progress: (reply) => {
+          progressing();
+          return live.progress(reply);
+        },
+      });
       if (clicked && message.responseCode) await untilStored(() => greyOut(message, clicked, answer), key);
       await untilStored(() => live.finish(answer, { alongside: inbox.doneMark(key) }), key);
     } catch (error) {
@@ -130,5 +160,5 @@ export function inboundMessages(parts: InboundParts): { handle(message: InboundM
     return { toRun, interrupted: interrupted.length };
   }
 
-  return { handle, recover };
+  return { handle, has: (key) => inProgress.has(key), recover };
 }

@@ -64,6 +64,17 @@ export class Inbox {
     return { toRun, interrupted };
   }
 
+  /**
+   * The oldest messages acked but never started, leaving out those `skip` names (already running here), at most
+   * `limit` of them: what a leader polls for with several replicas, at a cost that does not grow with a backlog.
+   */
+  async received(limit: number, skip: (key: string) => boolean): Promise<InboundMessage[]> {
+    const keys = (await this.sql.all<{ key: string }>("SELECT key FROM inbox WHERE state = 'received' ORDER BY at, key LIMIT ?", [limit])).map((row) => row.key).filter((key) => !skip(key));
+    if (keys.length === 0) return [];
+    const rows = await this.sql.all<{ message: string }>(`SELECT message FROM inbox WHERE state = 'received' AND key IN (${keys.map(() => '?').join(', ')}) ORDER BY at, key`, keys);
+    return rows.map((row) => JSON.parse(row.message) as InboundMessage);
+  }
+
   async size(): Promise<number> {
     return Number((await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM inbox'))?.n ?? 0);
   }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import TinyQueue from 'tinyqueue';
 import { systemClock, type Clock, type Timer } from '../clock/clock.js';
 import { recipientKey, recipientLabel, type Recipient } from '../config/schema.js';
 import { fenced, type Fence, type SqlClient, type Statement } from '../store/sql.js';
@@ -162,6 +163,10 @@ export class Outbox {
   readonly #allowed = new Map<string, number>();
   /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
   readonly #sent = new Map<string, number[]>();
+  /** Recipients with a message waiting and none sending, by when the next may go; see #schedule. */
+  readonly #due = new TinyQueue<{ key: string; at: number }>([], (a, b) => a.at - b.at);
+  /** Each filed recipient's current time in #due (older entries there are stale and skipped). */
+  readonly #dueAt = new Map<string, number>();
   #timer: Timer | undefined;
   #pausedUntil = 0;
   #stopping = false;
@@ -182,13 +187,14 @@ export class Outbox {
   /** The outbox with what was queued before a restart, and the recent send times its windows need. */
   static async open(sql: SqlClient, options: OutboxOptions): Promise<Outbox> {
     const outbox = new Outbox(sql, options);
-    for (const row of await sql.all<OutboxRow>('SELECT * FROM outbox ORDER BY id')) outbox.#add(fromRow(row));
     const longest = Math.max(...Object.values(outbox.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
     for (const { recipient, at } of await sql.all<{ recipient: string; at: number }>('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at', [outbox.#now() - longest])) {
       let list = outbox.#sent.get(recipient);
       if (!list) outbox.#sent.set(recipient, (list = []));
       list.push(at);
     }
+    // After the send times: filing a message asks its recipient's windows.
+    for (const row of await sql.all<OutboxRow>('SELECT * FROM outbox ORDER BY id')) outbox.#add(fromRow(row));
     if (outbox.#pendingCount > 0) options.logger.info({ pending: outbox.#pendingCount }, 'outbox resumes messages queued before the restart');
     return outbox;
   }
@@ -247,33 +253,62 @@ export class Outbox {
     await Promise.allSettled(this.#inflight.values());
   }
 
-  /** Starts every send that is due; otherwise sleeps until the earliest one is. */
+  /** Starts every send that is due, earliest first; then sleeps until the next one is. */
   #pump(): void {
     if (this.#stopping) return;
     this.#timer?.cancel();
+    this.#timer = undefined;
     const now = this.#now();
-    let wake = Infinity;
-    for (const [key, entry] of this.#heads()) {
-      if (this.#inflight.size >= (this.options.concurrency ?? 8)) break;
-      const readyAt = Math.max(entry.notBefore, this.#pausedUntil, this.#allowedAt(key, entry.target, now));
-      if (readyAt > now) {
-        wake = Math.min(wake, readyAt);
-        continue;
-      }
-      const sending = this.#send(key, entry).finally(() => {
-        this.#inflight.delete(key);
+    if (this.#pausedUntil > now) {
+      if (this.#due.length > 0) this.#timer = this.#clock.after(this.#pausedUntil - now, () => this.#pump());
+      return;
+    }
+    while (this.#inflight.size < (this.options.concurrency ?? 8)) {
+      const next = this.#nextDue();
+      if (!next || next.at > now) break;
+      this.#due.pop();
+      this.#dueAt.delete(next.key);
+      const entry = headOf(this.#queues.get(next.key)!);
+      const sending = this.#send(next.key, entry).finally(() => {
+        this.#inflight.delete(next.key);
+        this.#schedule(next.key);
         this.#pump();
       });
-      this.#inflight.set(key, sending);
+      this.#inflight.set(next.key, sending);
     }
-    if (wake < Infinity) this.#timer = this.#clock.after(Math.max(wake - now, 10), () => this.#pump());
+    const next = this.#nextDue();
+    if (next) this.#timer = this.#clock.after(Math.max(next.at - now, 10), () => this.#pump());
+  }
+
+  /** The recipient whose message may go soonest, dropping entries that a later schedule replaced. */
+  #nextDue(): { key: string; at: number } | undefined {
+    for (let top = this.#due.peek(); top; top = this.#due.peek()) {
+      if (this.#dueAt.get(top.key) === top.at && !this.#inflight.has(top.key)) return top;
+      this.#due.pop();
+    }
+    return undefined;
+  }
+
+  /**
+   * Files a recipient under when its next message may go: its head's retry time and its windows. Called whenever
+   * either changes (a message queued, a send finished); a recipient sending or with nothing queued is not filed.
+   */
+  #schedule(key: string): void {
+    const queue = this.#queues.get(key);
+    if (!queue || this.#inflight.has(key)) {
+      this.#dueAt.delete(key);
+      return;
+    }
+    const head = headOf(queue);
+    const at = Math.max(head.notBefore, this.#allowedAt(key, head.target, this.#now()));
+    if (this.#dueAt.get(key) === at) return;
+    this.#dueAt.set(key, at);
+    this.#due.push({ key, at });
   }
 
   /** Takes in what other replicas queued (the leader sends everything): rows in the table this process does not hold. */
   async sync(): Promise<void> {
-    const held = new Set<number>();
-    for (const queue of this.#queues.values()) for (const entry of queue) held.add(entry.id);
-    const missing = (await this.sql.all<{ id: number }>('SELECT id FROM outbox')).map((row) => row.id).filter((id) => !held.has(id));
+    const missing = (await this.sql.all<{ id: number }>('SELECT id FROM outbox')).map((row) => row.id).filter((id) => !this.#ids.has(id));
     for (let i = 0; i < missing.length; i += 500) {
       const ids = missing.slice(i, i + 500);
       for (const row of await this.sql.all<OutboxRow>(`SELECT * FROM outbox WHERE id IN (${ids.map(() => '?').join(', ')}) ORDER BY id`, ids)) this.#add(fromRow(row));
@@ -289,16 +324,7 @@ export class Outbox {
     if (!queue) this.#queues.set(key, (queue = []));
     queue.push(entry);
     this.#pendingCount++;
-  }
-
-  /** The next message of each recipient that is not already sending: its first urgent one, else its first. */
-  #heads(): Map<string, OutboxEntry> {
-    const heads = new Map<string, OutboxEntry>();
-    for (const [key, queue] of this.#queues) {
-      if (this.#inflight.has(key)) continue;
-      heads.set(key, queue.find((entry) => entry.urgent) ?? queue[0]!);
-    }
-    return heads;
+    this.#schedule(key);
   }
 
   /** When the recipient's windows allow one more message. */
@@ -485,6 +511,9 @@ export class Outbox {
     });
   }
 }
+
+/** What a recipient sends next: its first urgent message, else its first. */
+const headOf = (queue: OutboxEntry[]): OutboxEntry => queue.find((entry) => entry.urgent) ?? queue[0]!;
 
 function fromRow(row: OutboxRow): OutboxEntry {
   return {

@@ -179,6 +179,29 @@ describe.each(backends)('inbox on $name', (backend) => {
     expect(toRun.map((m) => m.dedupKey)).toEqual(['msg:1']);
     expect(interrupted.map((m) => m.content)).toEqual(['status msg:2']);
     expect(await mine.accept(message('msg:3'))).toBe('duplicate');
+    // The leader's poll: the oldest received, without those already running here, never more than asked.
+    for (const key of ['msg:4', 'msg:5', 'msg:6']) await mine.accept(message(key));
+    expect((await replica.received(3, (key) => key === 'msg:1')).map((m) => m.dedupKey)).toEqual(['msg:4', 'msg:5']);
+  });
+});
+
+describe.each(backends)('writes on $name', (backend) => {
+  it('commits writes asked for together each on its own: one that fails is refused alone', async () => {
+    const { client } = await backend.open();
+    const inbox = await Inbox.open(client, { retentionMs: 60_000 });
+    const row = (key: string) => ({ sql: "INSERT INTO inbox (key, at, state, message) VALUES (?, 1, 'received', '{}')", params: [key] });
+    await client.batch([row('w:0')]);
+    const writes = Array.from({ length: 20 }, (_, i) => client.batch(i === 7 ? [row(`w:${i + 1}`), row('w:0')] : i === 12 ? [row('w:0')] : [row(`w:${i + 1}`)]));
+    const read = client.get<{ n: number }>("SELECT count(*) AS n FROM inbox WHERE key LIKE 'w:%'");
+    const settled = await Promise.allSettled(writes);
+    expect(settled.map((outcome) => outcome.status).filter((status) => status === 'rejected')).toHaveLength(2);
+    expect(settled[7]!.status).toBe('rejected');
+    expect(settled[12]!.status).toBe('rejected');
+    // 1 + 18: the failed batch of two left neither of its rows.
+    expect(Number((await client.get<{ n: number }>("SELECT count(*) AS n FROM inbox WHERE key LIKE 'w:%'"))!.n)).toBe(19);
+    // One connection keeps the order asked for; PostgreSQL's pool runs them side by side (await a write to read it).
+    if (client.dialect === 'sqlite') expect(Number((await read)!.n)).toBe(19);
+    expect(await inbox.size()).toBe(19);
   });
 });
 
