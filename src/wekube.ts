@@ -154,8 +154,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     let syncing: Timer | undefined;
     duties.push({
       async start() {
-        await outbox.sync();
-        outbox.start();
+        await outbox.start();
         syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
       },
       async stop() {
@@ -224,6 +223,8 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
       approvals: config.environments[environment]?.approvals ?? 0,
     }),
     approvers,
+    clock,
+    fence,
     now,
   });
   const subscriptions = await Subscriptions.open(sql);

@@ -1,8 +1,10 @@
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Address, Conversation, LiveReply } from '../channel/port.js';
-import type { SqlClient } from '../store/sql.js';
+import type { Clock } from '../clock/clock.js';
+import type { Fence, SqlClient } from '../store/sql.js';
 import type { Access } from './access.js';
+import { ChangeLocks, type Lock } from './change-locks.js';
 import { markAudited, type AppState, type AuditLog } from './audit.js';
 import type { ArgValues, ChangePlan, Command, CommandContext, Notify } from './command.js';
 import { joinList, type MessageKey, type Params } from './i18n.js';
@@ -40,12 +42,6 @@ export interface PendingChange {
   conversation?: Conversation;
 }
 
-interface Lock {
-  user: string;
-  text: string;
-  since: number;
-}
-
 export interface ChangeRequest {
   command: Command;
   args: ArgValues;
@@ -68,6 +64,10 @@ export interface ChangeDeskOptions {
   protectedEnvironment: (environment: string) => { protected: boolean; approvals: number };
   /** Users who may approve in an environment (listed users only). */
   approvers: (environment: string) => string[];
+  /** Renews the locks of running changes. */
+  clock: Clock;
+  /** With several replicas: only the leader starts a change. */
+  fence?: Fence;
   now?: () => number;
 }
 
@@ -75,29 +75,24 @@ export interface ChangeDeskOptions {
 const newCode = (): string => String(randomInt(1000, 10_000));
 
 export class ChangeDesk {
-  readonly #locks = new Map<string, Lock>();
   readonly #now: () => number;
 
   private constructor(
     private readonly pending: PendingChanges,
+    private readonly locks: ChangeLocks,
     private readonly options: ChangeDeskOptions,
   ) {
     this.#now = options.now ?? Date.now;
   }
 
   static async open(sql: SqlClient, options: ChangeDeskOptions): Promise<ChangeDesk> {
-    return new ChangeDesk(new PendingChanges(sql), options);
-  }
-
-  /** Who is changing this app in this environment right now, if anyone. */
-  holder(environment: string, app: string): Lock | undefined {
-    return this.#locks.get(`${environment}/${app}`);
+    return new ChangeDesk(new PendingChanges(sql), new ChangeLocks(sql, { clock: options.clock, fence: options.fence }), options);
   }
 
   /** A mutating command whose plan passed: run it now, or ask for confirmation in a protected environment. */
   async request(request: ChangeRequest, context: CommandContext): Promise<Reply> {
     const { environment, plan } = request;
-    this.#refuseIfBusy(environment, plan.app, context.user.id);
+    this.#refuseIfBusy(await this.locks.holder(environment, plan.app), context.user.id);
     const protection = this.options.protectedEnvironment(environment);
     // Run now, in the conversation it was asked in: its progress goes where the asker follows it (a live message).
     if (!protection.protected) return this.#execute(request, context.user.id, undefined, context.progress);
@@ -280,8 +275,7 @@ export class ChangeDesk {
     return this.options.notify(this.#requester(change), this.#told(change, text, tone));
   }
 
-  #refuseIfBusy(environment: string, app: string, user: string): void {
-    const lock = this.holder(environment, app);
+  #refuseIfBusy(lock: Lock | undefined, user: string): void {
     if (lock) {
       const minutes = Math.max(1, Math.round((this.#now() - lock.since) / 60_000));
       throw new UserError(lock.user === user ? 'change.busyYou' : 'change.busy', { user: lock.user, text: lock.text, minutes } satisfies Params);
@@ -291,9 +285,11 @@ export class ChangeDesk {
   /** Runs the change as its requester: holds the app's lock for the whole run, audits the outcome. */
   async #execute(request: ChangeRequest, requester: string, pending?: PendingChange, progress?: CommandContext['progress']): Promise<Reply> {
     const { command, environment, plan } = request;
-    this.#refuseIfBusy(environment, plan.app, requester);
-    const key = `${environment}/${plan.app}`;
-    this.#locks.set(key, { user: requester, text: request.text, since: this.#now() });
+    const lock = await this.locks.acquire(environment, plan.app, { user: requester, text: request.text, since: this.#now() });
+    if (!lock.held) {
+      this.#refuseIfBusy(lock.busy, requester);
+      throw new UserError('change.notLeader');
+    }
     const context = this.options.contextFor(requester, environment);
     if (progress) context.progress = progress;
     const details: Parameters<CommandContext['record']>[0] = {};
@@ -308,7 +304,7 @@ export class ChangeDesk {
       await this.options.audit.record({ ...base, result: refused ? 'refused' : 'failed', reason: refused ? error.key : (error as Error).message.split('\n')[0], reasonParams: refused ? error.params : undefined, ...details });
       throw markAudited(error);
     } finally {
-      this.#locks.delete(key);
+      await lock.release().catch((error: unknown) => this.options.logger.warn({ err: error, app: plan.app, environment }, 'could not release the change lock; it frees itself when it expires'));
     }
   }
 

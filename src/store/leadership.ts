@@ -1,9 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock/clock.js';
-import type { SqlClient } from './sql.js';
-
-/** The database's own clock in ms: every replica judges a lease by the same time, whatever its own clock says. */
-const NOW_MS = { postgres: "(extract(epoch from clock_timestamp()) * 1000)::bigint", sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)" } as const;
+import { DB_NOW_MS, type SqlClient } from './sql.js';
 
 export interface LeadershipOptions {
   /** This replica's name (host name and process id): who holds the lease. */
@@ -79,7 +76,7 @@ export class Leadership {
   }
 
   async #take(): Promise<number | undefined> {
-    const now = NOW_MS[this.sql.dialect];
+    const now = DB_NOW_MS[this.sql.dialect];
     const row = await this.sql.get<{ epoch: number }>(
       `INSERT INTO leader (name, holder, epoch, expires_at) VALUES ('wekube', ?, 1, ${now} + ?)
        ON CONFLICT (name) DO UPDATE SET
@@ -106,7 +103,7 @@ export class Leadership {
    * `... WHERE <own conditions> AND ${fence.sql}` with `fence.params` appended.
    */
   fence(epoch = this.#epoch): { sql: string; params: [number] } {
-    return { sql: `EXISTS (SELECT 1 FROM leader WHERE name = 'wekube' AND epoch = ? AND expires_at >= ${NOW_MS[this.sql.dialect]})`, params: [epoch ?? -1] };
+    return { sql: `EXISTS (SELECT 1 FROM leader WHERE name = 'wekube' AND epoch = ? AND expires_at >= ${DB_NOW_MS[this.sql.dialect]})`, params: [epoch ?? -1] };
   }
 
   /** Stops trying; a leader gives its lease up, so another replica takes over at its next round. */

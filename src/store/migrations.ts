@@ -164,4 +164,18 @@ export const MIGRATIONS: readonly string[] = [
   -- A batch the flush has claimed (see alerts/engine.ts): new alerts go to a new batch meanwhile.
   ALTER TABLE alert_batches ADD COLUMN flushing INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Who is changing an app in an environment right now (see chat/change-locks.ts): renewed while the change runs,
+  -- free again once it ends or its process has been gone for the lock's time to live (by the database's clock).
+  CREATE TABLE change_locks (
+    environment TEXT NOT NULL,
+    app TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    since INTEGER NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (environment, app)
+  );
+  `,
 ];

@@ -154,4 +154,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX alert_batches_by_due ON alert_batches (due_at);
   CREATE TABLE alert_recipients (key TEXT PRIMARY KEY, recipient TEXT NOT NULL, last_immediate BIGINT);
   `,
+  `
+  -- Who is changing an app in an environment right now (see chat/change-locks.ts): renewed while the change runs,
+  -- free again once it ends or its process has been gone for the lock's time to live (by the database's clock).
+  CREATE TABLE change_locks (
+    environment TEXT NOT NULL,
+    app TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    text TEXT NOT NULL,
+    since BIGINT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (environment, app)
+  );
+  `,
 ];

@@ -11,6 +11,9 @@ export type Param = string | number | null;
  */
 export type Fence = () => { sql: string; params: readonly Param[] };
 
+/** The database's clock in ms, as SQL: what replicas compare lease times with, whatever their own clocks say. */
+export const DB_NOW_MS = { postgres: '(extract(epoch from clock_timestamp()) * 1000)::bigint', sqlite: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)" } as const;
+
 /** The fence as SQL and params for a WHERE clause; with no fence (the embedded store, one replica), always true. */
 export const fenced = (fence: Fence | undefined): { sql: string; params: readonly Param[] } => fence?.() ?? { sql: '1 = 1', params: [] };
 

@@ -184,16 +184,9 @@ export class Outbox {
     this.#sentId = sql.dialect === 'sqlite' ? 'rowid' : 'id';
   }
 
-  /** The outbox with what was queued before a restart, and the recent send times its windows need. */
+  /** The outbox with what was queued before a restart; it sends once started. */
   static async open(sql: SqlClient, options: OutboxOptions): Promise<Outbox> {
     const outbox = new Outbox(sql, options);
-    const longest = Math.max(...Object.values(outbox.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
-    for (const { recipient, at } of await sql.all<{ recipient: string; at: number }>('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at', [outbox.#now() - longest])) {
-      let list = outbox.#sent.get(recipient);
-      if (!list) outbox.#sent.set(recipient, (list = []));
-      list.push(at);
-    }
-    // After the send times: filing a message asks its recipient's windows.
     for (const row of await sql.all<OutboxRow>('SELECT * FROM outbox ORDER BY id')) outbox.#add(fromRow(row));
     if (outbox.#pendingCount > 0) options.logger.info({ pending: outbox.#pendingCount }, 'outbox resumes messages queued before the restart');
     return outbox;
@@ -241,8 +234,24 @@ export class Outbox {
     this.#pump();
   }
 
-  start(): void {
+  /**
+   * Starts sending (when wekube starts, or when this replica becomes the leader). The windows are read again from
+   * what was sent, by whichever process sent it: a replica taking over must not exceed what its predecessor used
+   * up, or WeCom drops the excess without a word. Then it takes in what other replicas queued.
+   */
+  async start(): Promise<void> {
+    const longest = Math.max(...Object.values(this.#limits).flat().map((w) => w.windowMs)) + WINDOW_MARGIN_MS;
+    this.#sent.clear();
+    for (const { recipient, at } of await this.sql.all<{ recipient: string; at: number }>('SELECT recipient, at FROM outbox_sent WHERE at > ? ORDER BY at', [this.#now() - longest])) {
+      let list = this.#sent.get(recipient);
+      if (!list) this.#sent.set(recipient, (list = []));
+      list.push(Number(at));
+    }
+    this.#allowed.clear();
+    this.#dueAt.clear();
+    for (const key of this.#queues.keys()) this.#schedule(key);
     this.#stopping = false;
+    await this.sync();
     this.#pump();
   }
 

@@ -8,6 +8,7 @@ import { LiveMessages } from '../../src/wecom/aibot.js';
 import { Inbox } from '../../src/wecom/inbox.js';
 import { DrillRuns } from '../../src/drills/runs.js';
 import { AuditLog } from '../../src/chat/audit.js';
+import { ChangeLocks } from '../../src/chat/change-locks.js';
 import type { PendingChange } from '../../src/chat/changes.js';
 import { PendingChanges } from '../../src/chat/pending-changes.js';
 import { Database } from '../../src/store/database.js';
@@ -16,6 +17,7 @@ import { PostgresClient } from '../../src/store/postgres-client.js';
 import { POSTGRES_MIGRATIONS } from '../../src/store/postgres-migrations.js';
 import type { SqlClient } from '../../src/store/sql.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
+import { ManualClock } from '../helpers/clock.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 
 // The repositories' contract, run against both backends: the embedded SQLite file and a real PostgreSQL server
@@ -160,6 +162,44 @@ describe.each(backends)('pending changes on $name', (backend) => {
     const [first, second] = await Promise.all([mine.expire(5000), new PendingChanges(await another()).expire(5000)]);
     expect([...first, ...second].map((expired) => expired.code)).toEqual(['1111']);
     expect((await mine.byCode('2222'))?.app).toBe('pay');
+  });
+});
+
+describe.each(backends)('change locks on $name', (backend) => {
+  it('lets one change per app and environment run across replicas, frees the app when it ends, and expires a lock nobody renews', async () => {
+    const { client, another } = await backend.open();
+    const clock = new ManualClock(Date.now());
+    const mine = new ChangeLocks(client, { clock });
+    const replica = new ChangeLocks(await another(), { clock, ttlMs: 400 });
+    const deploy = { user: 'zhangsan', text: 'deploy order-service 1.4.2', since: 1_000 };
+    const first = await mine.acquire('prod', 'order-service', deploy);
+    expect(first.held).toBe(true);
+    expect(await replica.acquire('prod', 'order-service', { user: 'lisi', text: 'restart order-service', since: 2_000 })).toEqual({ held: false, busy: deploy });
+    expect((await replica.acquire('staging', 'order-service', { ...deploy, user: 'lisi' })).held).toBe(true);
+    if (first.held) await first.release();
+    expect(await mine.holder('prod', 'order-service')).toBeUndefined();
+    // The replica's lock of staging is never renewed (its clock does not move): it frees itself after its 400 ms.
+    expect((await mine.acquire('staging', 'order-service', deploy)).held).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect((await mine.acquire('staging', 'order-service', deploy)).held).toBe(true);
+  });
+
+  it('keeps the lock of a change that runs longer than the lock\'s time to live', async () => {
+    const { client, another } = await backend.open();
+    const clock = new ManualClock(Date.now());
+    const running = await new ChangeLocks(client, { clock, ttlMs: 400 }).acquire('prod', 'pay', { user: 'zhangsan', text: 'deploy pay 2.0', since: 1 });
+    for (let i = 0; i < 4; i++) {
+      await clock.advance(100); // the renewal is due every quarter of the time to live
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(await new ChangeLocks(await another(), { clock }).holder('prod', 'pay')).toMatchObject({ user: 'zhangsan' });
+    if (running.held) await running.release();
+  });
+
+  it('starts no change outside the leader\'s term', async () => {
+    const { client } = await backend.open();
+    const deposed = new ChangeLocks(client, { clock: new ManualClock(Date.now()), fence: () => ({ sql: '1 = 0', params: [] }) });
+    expect(await deposed.acquire('prod', 'cart', { user: 'zhangsan', text: 'restart cart', since: 1 })).toEqual({ held: false, busy: undefined });
   });
 });
 

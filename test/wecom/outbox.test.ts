@@ -49,7 +49,7 @@ async function setup(
     onGiveUp: options.onGiveUp,
     fence: options.fence,
   });
-  outbox.start();
+  await outbox.start();
   cleanup.push(async () => {
     await outbox.stop();
     db.close();
