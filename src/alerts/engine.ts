@@ -82,6 +82,8 @@ export interface IngestResult {
 
 /** Any constant: PostgreSQL replicas take turns ingesting webhooks under this advisory lock. */
 const INGEST_LOCK = 0x616c7274;
+/** A flush's claim on a batch older than this never finished, and the batch is due again. */
+const CLAIM_STALE_MS = 10_000;
 
 const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
 
@@ -108,8 +110,6 @@ export class AlertEngine {
         return { sql: 'UPDATE alerts SET group_id = ? WHERE fingerprint = ?', params: [groupOf(alert), alert.fingerprint] };
       }),
     );
-    // Batches a stopped flush had claimed are due again (their outbox key keeps one already queued from doubling).
-    await sql.run('UPDATE alert_batches SET flushing = 0 WHERE flushing = 1');
     return new AlertEngine(sql, options);
   }
 
@@ -309,9 +309,12 @@ export class AlertEngine {
     const now = this.#now();
     let due: StoredBatch[];
     try {
-      // Claimed in one statement: from here no ingest adds to these batches, so what is sent is all they hold.
+      // Claimed in one statement, with the time of the claim: from here no ingest adds to these batches, so what is
+      // sent is all they hold. A claim whose flush never finished (its process died, or the database went away
+      // before the batch could be queued or handed back) is taken again once it is CLAIM_STALE_MS old; the outbox
+      // key keeps a batch that was queued after all from going twice.
       const fence = fenced(this.options.fence);
-      due = (await this.sql.all<{ id: number; due_at: number; data: string }>(`UPDATE alert_batches SET flushing = 1 WHERE due_at <= ? AND flushing = 0 AND ${fence.sql} RETURNING id, due_at, data`, [now, ...fence.params]))
+      due = (await this.sql.all<{ id: number; due_at: number; data: string }>(`UPDATE alert_batches SET flushing = ? WHERE due_at <= ? AND (flushing = 0 OR flushing < ?) AND ${fence.sql} RETURNING id, due_at, data`, [now, now, now - CLAIM_STALE_MS, ...fence.params]))
         .sort((a, b) => a.due_at - b.due_at || a.id - b.id)
         .map((row) => ({ ...(JSON.parse(row.data) as StoredBatch), id: row.id }));
     } catch (error) {
@@ -330,7 +333,7 @@ export class AlertEngine {
         await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}`, alongside: done });
       } catch (error) {
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');
-        // Back to the due ones, for the next tick (its outbox key keeps a second queueing from doubling it).
+        // Back to the due ones, for the next tick; when even that fails, its claim goes stale and is taken again.
         await this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [batch.id]).catch(() => {});
       }
     }

@@ -161,7 +161,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   `
-  -- A batch the flush has claimed (see alerts/engine.ts): new alerts go to a new batch meanwhile.
+  -- A batch the flush has claimed, since when (ms; see alerts/engine.ts): new alerts go to a new batch meanwhile.
   ALTER TABLE alert_batches ADD COLUMN flushing INTEGER NOT NULL DEFAULT 0;
   `,
   `

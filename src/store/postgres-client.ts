@@ -37,7 +37,7 @@ export class PostgresClient implements SqlClient {
   }
 
   async #migrate(): Promise<void> {
-    const connection = await this.pool.connect();
+    const connection = await this.#connect();
     try {
       await connection.query('BEGIN');
       await connection.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -91,18 +91,37 @@ export class PostgresClient implements SqlClient {
   }
 
   async #inTransaction<T>(work: (connection: pg.PoolClient) => Promise<T>): Promise<T> {
-    const connection = await this.pool.connect();
+    const connection = await this.#connect();
+    let failed: Error | undefined;
     try {
       await connection.query('BEGIN');
       const result = await work(connection);
       await connection.query('COMMIT');
       return result;
     } catch (error) {
+      failed = error as Error;
       await connection.query('ROLLBACK').catch(() => {});
       throw error;
     } finally {
-      connection.release();
+      connection.release(failed);
     }
+  }
+
+  /**
+   * A connection of its own. The server dropping it while it is checked out (a restart, a failover) is emitted on
+   * the connection, where nobody would hear it and the process would die: it is heard here, the query under way
+   * fails with it, and a connection released after a failure is closed rather than returned to the pool.
+   */
+  async #connect(): Promise<pg.PoolClient> {
+    const connection = await this.pool.connect();
+    const ignore = () => {};
+    connection.on('error', ignore);
+    const release = connection.release.bind(connection);
+    connection.release = (error?: Error | boolean) => {
+      connection.off('error', ignore);
+      release(error);
+    };
+    return connection;
   }
 
   async close(): Promise<void> {

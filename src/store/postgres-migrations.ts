@@ -168,4 +168,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (environment, app)
   );
   `,
+  `
+  -- A flush's claim holds its time (ms), so a claim that never finished goes stale (see alerts/engine.ts).
+  ALTER TABLE alert_batches ALTER COLUMN flushing TYPE BIGINT;
+  `,
 ];

@@ -112,6 +112,20 @@ beforeEach(() => {
 });
 
 describe('the alert engine', () => {
+  it('sends a batch whose flush never finished (its process died, or the database went away mid-flush) once the claim is stale', async () => {
+    const { engine: e } = await engine();
+    await e.ingest(webhook([alert(1)]));
+    clock += WINDOW;
+    // A flush claimed the due batch and was never heard of again.
+    await channel.sql!.run('UPDATE alert_batches SET flushing = ?', [clock]);
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(0);
+    clock += 10_001;
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    expect(channel.to('user:zhangsan')[0]!.text).toMatch(/告警摘要：1 条触发/);
+  });
+
   it('holds non-urgent alerts in the digest until its window ends, then sends one message', async () => {
     const { engine: e } = await engine();
     await e.ingest(webhook([alert(1), alert(2)]));
