@@ -1,4 +1,4 @@
-import { groupId, type Claim } from '../src/alerts/claims.js';
+import { claimHolds, groupId, type Claim } from '../src/alerts/claims.js';
 import type { StoredAlert } from '../src/alerts/engine.js';
 import type { CommandContext } from '../src/chat/command.js';
 import { UserError } from '../src/chat/reply.js';
@@ -31,11 +31,7 @@ export async function firingGroups(context: CommandContext, given?: StoredAlert[
       groups.set(id, { id, alertname, app: alert.labels.app, severity: alert.labels.severity ?? '-', count: 1, since });
     }
   }
-  for (const group of groups.values()) {
-    const claim = claims.get(group.id);
-    // A claim holds for the firing it was made on: a group that resolved and fires again starts unclaimed.
-    if (claim && claim.claimedAt >= group.since) group.claim = claim;
-  }
+  for (const group of groups.values()) group.claim = claimHolds(claims.get(group.id), group.since);
   return [...groups.values()].sort((a, b) => b.count - a.count);
 }
 

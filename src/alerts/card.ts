@@ -1,7 +1,7 @@
 import { durationText, formatTime, type Locale } from '../chat/i18n.js';
 import { excerpt } from '../chat/parse.js';
 import { msg, type Action, type Block, type Reply } from '../chat/reply.js';
-import { groupId, type Claim } from './claims.js';
+import { claimHolds, groupId, type Claim } from './claims.js';
 import type { StoredAlert } from './engine.js';
 
 /**
@@ -51,8 +51,7 @@ export function groupState(alerts: StoredAlert[], claim: Claim | undefined): Gro
     since,
     resolvedAt: firing.length === 0 ? Math.max(...alerts.map((alert) => Date.parse(alert.endsAt ?? '') || alert.lastSeen)) : undefined,
     summary: newest.annotations.summary ?? newest.annotations.description,
-    // A claim holds for the firing it was made on: a group that resolved and fires again starts unclaimed.
-    claim: claim && claim.claimedAt >= since ? claim : undefined,
+    claim: claimHolds(claim, since),
     silence: silenceMatchers(alertname, app),
   };
 }

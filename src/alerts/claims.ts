@@ -21,6 +21,9 @@ export interface Claim {
 
 const COLUMNS = 'group_id AS "groupId", alertname, app, claimed_by AS "claimedBy", claimed_at AS "claimedAt", since';
 
+/** A claim holds for the firing it was made on: a group that resolved and fires again (since later) starts unclaimed. */
+export const claimHolds = (claim: Claim | undefined, since: number): Claim | undefined => (claim && claim.claimedAt >= since ? claim : undefined);
+
 /** Who took which alert group, one row per group, shared by every replica. */
 export class AlertClaims {
   constructor(private readonly sql: SqlClient) {}
