@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { writeFileSync } from 'node:fs';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AlertEngine, IMMEDIATE_GAP_MS } from '../../src/alerts/engine.js';
 import type { Webhook, WebhookAlert } from '../../src/alerts/payload.js';
 import { OwnerDirectory, parseRoutes } from '../../src/alerts/routing.js';
@@ -13,10 +13,13 @@ import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config/load.js';
 import { recipientKey, type Recipient } from '../../src/config/schema.js';
 import { Database } from '../../src/store/database.js';
+import { PostgresClient } from '../../src/store/postgres-client.js';
+import type { SqlClient } from '../../src/store/sql.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
 import type { SendOptions } from '../../src/channel/port.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
+import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 
 const logger = pino({ level: 'silent' });
 const WINDOW = 5 * 60_000;
@@ -26,7 +29,7 @@ class CapturingChannel {
   readonly sent: { to: string; text: string; reply: Reply; key?: string }[] = [];
   readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
   /** The store the engine under test writes: a message's alongside writes are committed here, as the outbox does. */
-  sql: SqliteClient | undefined;
+  sql: SqlClient | undefined;
   async send(to: Recipient, reply: Reply, options: SendOptions = {}) {
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
     await this.sql!.batch(options.alongside ?? []);
@@ -63,15 +66,56 @@ function config(extra: Record<string, unknown> = {}) {
 }
 
 let clock = 0;
-let dataDir: string;
+let place: string;
 let channel: CapturingChannel;
 let subscriptions: Subscriptions;
 let settings: ReturnType<typeof config>;
 
+// The engine's contract on both backends: the embedded SQLite file and a real PostgreSQL server.
+let postgres: RunningPostgres;
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+interface Backend {
+  name: string;
+  /** A new place for the engine's state (a data dir, a database), for a restart to open again. */
+  place(): Promise<string>;
+  open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'embedded (SQLite)',
+    place: async () => mkdtempSync(join(tmpdir(), 'wekube-alerts-data-')),
+    async open(at) {
+      const db = Database.open(at);
+      return { sql: new SqliteClient(db), close: async () => db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    place: () => postgres.database('engine'),
+    async open(at) {
+      const sql = await PostgresClient.open(at);
+      return { sql, close: () => sql.close() };
+    },
+  },
+];
+let backend: Backend;
+const opened: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const db of opened) await db.close().catch(() => {});
+});
+
 async function engine(extra?: Record<string, unknown>) {
   settings ??= config(extra);
-  const db = Database.open(dataDir);
-  channel.sql = new SqliteClient(db);
+  const db = await backend.open(place);
+  opened.push(db);
+  channel.sql = db.sql;
   subscriptions = await Subscriptions.open(channel.sql);
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
@@ -104,14 +148,18 @@ const webhook = (alerts: WebhookAlert[]): Webhook => ({
   alerts,
 });
 
-beforeEach(() => {
+beforeEach(async () => {
   clock = Date.parse('2026-11-24T10:00:00Z');
-  dataDir = mkdtempSync(join(tmpdir(), 'wekube-alerts-data-'));
+  place = await backend.place();
   channel = new CapturingChannel();
   settings = undefined as never;
 });
 
-describe('the alert engine', () => {
+describe.each(backends)('the alert engine on $name', (current) => {
+  beforeAll(() => {
+    backend = current;
+  });
+
   it('sends a batch whose flush never finished (its process died, or the database went away mid-flush) once the claim is stale', async () => {
     const { engine: e } = await engine();
     await e.ingest(webhook([alert(1)]));
@@ -201,7 +249,7 @@ describe('the alert engine', () => {
   it('keeps pending digests across a restart and sends them when their window ends', async () => {
     const first = await engine();
     await first.engine.ingest(webhook([alert(1)]));
-    first.db.close();
+    await first.db.close();
     clock += WINDOW;
     const second = await engine();
     await second.engine.tick();

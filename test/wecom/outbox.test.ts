@@ -2,12 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../src/store/database.js';
+import { PostgresClient } from '../../src/store/postgres-client.js';
+import type { SqlClient } from '../../src/store/sql.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type FailedEntry, type Window } from '../../src/wecom/outbox.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
+import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
@@ -19,6 +22,42 @@ afterEach(async () => {
   for (const step of cleanup.reverse()) await step();
   cleanup = [];
 });
+
+// The outbox's contract on both backends: the embedded SQLite file and a real PostgreSQL server.
+let postgres: RunningPostgres;
+beforeAll(async () => {
+  postgres = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await postgres?.stop();
+});
+
+interface Backend {
+  name: string;
+  /** A new place for the outbox's state (a data dir, a database), for a restart to open again. */
+  place(): Promise<string>;
+  open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: 'embedded (SQLite)',
+    place: async () => mkdtempSync(join(tmpdir(), 'wekube-outbox-')),
+    async open(place) {
+      const db = Database.open(place);
+      return { sql: new SqliteClient(db), close: async () => db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    place: () => postgres.database('outbox'),
+    async open(place) {
+      const sql = await PostgresClient.open(place);
+      return { sql, close: () => sql.close() };
+    },
+  },
+];
+let backend: Backend;
 
 async function setup(
   options: {
@@ -34,10 +73,10 @@ async function setup(
 ) {
   const fake = new FakeWecom({ corpId: CORP, apps: [APP], users: ['zhangsan', 'lisi'], robots: ['robot-key'], chats: ['opschat'], ...options.fake });
   await fake.start();
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'wekube-outbox-'));
+  const dataDir = options.dataDir ?? (await backend.place());
   const api = new WecomApi({ apiBase: fake.url, corpId: CORP, secret: options.secret ?? APP.secret, agentId: APP.agentId, logger, timeoutMs: options.timeoutMs ?? 2000 });
-  const db = Database.open(dataDir);
-  const outbox = await Outbox.open(new SqliteClient(db), {
+  const db = await backend.open(dataDir);
+  const outbox = await Outbox.open(db.sql, {
     api,
     logger,
     limits: options.limits,
@@ -52,13 +91,17 @@ async function setup(
   await outbox.start();
   cleanup.push(async () => {
     await outbox.stop();
-    db.close();
+    await db.close();
     await fake.stop();
   });
   return { fake, outbox, api, dataDir, db };
 }
 
-describe('WeCom client and outbox', () => {
+describe.each(backends)('WeCom client and outbox on $name', (current) => {
+  beforeAll(() => {
+    backend = current;
+  });
+
   it('sends only while it leads: a fenced outbox keeps its messages for the leader', async () => {
     let leading = false;
     const { fake, outbox } = await setup({ fence: () => ({ sql: leading ? '1 = 1' : '1 = 0', params: [] }) });
@@ -197,7 +240,7 @@ describe('WeCom client and outbox', () => {
     for (let i = 0; i < 35; i++) await first.outbox.enqueue({ user: 'lisi' }, `queued ${i}`, 'text');
     await waitFor(() => first.fake.deliveries.length >= 30);
     await first.outbox.stop();
-    first.db.close();
+    await first.db.close();
     await first.fake.stop();
     cleanup = [];
     expect(first.outbox.pending).toBe(5);
