@@ -12,13 +12,11 @@ import { Subscriptions } from '../../src/alerts/subscriptions.js';
 import type { Reply } from '../../src/chat/reply.js';
 import { loadConfig } from '../../src/config/load.js';
 import { recipientKey, type Recipient } from '../../src/config/schema.js';
-import { Database } from '../../src/store/database.js';
-import { PostgresClient } from '../../src/store/postgres-client.js';
 import type { SqlClient } from '../../src/store/sql.js';
-import { SqliteClient } from '../../src/store/sqlite-client.js';
 import type { SendOptions } from '../../src/channel/port.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
+import { storeBackends, type StoreBackend } from '../helpers/backends.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 
 const logger = pino({ level: 'silent' });
@@ -80,32 +78,8 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-interface Backend {
-  name: string;
-  /** A new place for the engine's state (a data dir, a database), for a restart to open again. */
-  place(): Promise<string>;
-  open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'embedded (SQLite)',
-    place: async () => mkdtempSync(join(tmpdir(), 'wekube-alerts-data-')),
-    async open(at) {
-      const db = Database.open(at);
-      return { sql: new SqliteClient(db), close: async () => db.close() };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    place: () => postgres.database('engine'),
-    async open(at) {
-      const sql = await PostgresClient.open(at);
-      return { sql, close: () => sql.close() };
-    },
-  },
-];
-let backend: Backend;
+const backends = storeBackends(() => postgres, 'alerts');
+let backend: StoreBackend;
 const opened: { close(): Promise<void> }[] = [];
 afterAll(async () => {
   for (const db of opened) await db.close().catch(() => {});

@@ -1,15 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../src/store/database.js';
-import { PostgresClient } from '../../src/store/postgres-client.js';
-import type { SqlClient } from '../../src/store/sql.js';
-import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type FailedEntry, type Window } from '../../src/wecom/outbox.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
+import { storeBackends, type StoreBackend } from '../helpers/backends.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,32 +26,8 @@ afterAll(async () => {
   await postgres?.stop();
 });
 
-interface Backend {
-  name: string;
-  /** A new place for the outbox's state (a data dir, a database), for a restart to open again. */
-  place(): Promise<string>;
-  open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'embedded (SQLite)',
-    place: async () => mkdtempSync(join(tmpdir(), 'wekube-outbox-')),
-    async open(place) {
-      const db = Database.open(place);
-      return { sql: new SqliteClient(db), close: async () => db.close() };
-    },
-  },
-  {
-    name: 'PostgreSQL',
-    place: () => postgres.database('outbox'),
-    async open(place) {
-      const sql = await PostgresClient.open(place);
-      return { sql, close: () => sql.close() };
-    },
-  },
-];
-let backend: Backend;
+const backends = storeBackends(() => postgres, 'outbox');
+let backend: StoreBackend;
 
 async function setup(
   options: {

@@ -1,0 +1,38 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Database } from '../../src/store/database.js';
+import { PostgresClient } from '../../src/store/postgres-client.js';
+import type { SqlClient } from '../../src/store/sql.js';
+import { SqliteClient } from '../../src/store/sqlite-client.js';
+import type { RunningPostgres } from './postgres.js';
+
+/** A store backend for a part's tests on both: the embedded SQLite file and a real PostgreSQL server. */
+export interface StoreBackend {
+  name: string;
+  /** A new place for the state (a data dir, a database), for a restart to open again. */
+  place(): Promise<string>;
+  open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
+}
+
+/** Both backends; `postgres` is the server the test file started (asked for only when the PostgreSQL one runs). */
+export function storeBackends(postgres: () => RunningPostgres, prefix: string): StoreBackend[] {
+  return [
+    {
+      name: 'embedded (SQLite)',
+      place: async () => mkdtempSync(join(tmpdir(), `wekube-${prefix}-`)),
+      async open(place) {
+        const db = Database.open(place);
+        return { sql: new SqliteClient(db), close: async () => db.close() };
+      },
+    },
+    {
+      name: 'PostgreSQL',
+      place: () => postgres().database(prefix),
+      async open(place) {
+        const sql = await PostgresClient.open(place);
+        return { sql, close: () => sql.close() };
+      },
+    },
+  ];
+}
