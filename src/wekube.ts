@@ -35,7 +35,7 @@ import { importLowdbFiles } from './store/lowdb-import.js';
 import { openStore } from './store/open.js';
 import { Leadership } from './store/leadership.js';
 import { hostname } from 'node:os';
-import type { SqlClient, Statement } from './store/sql.js';
+import type { Fence, SqlClient, Statement } from './store/sql.js';
 import { WecomApi } from './wecom/api.js';
 import { mountCallback } from './wecom/callback.js';
 import { WecomCards } from './wecom/cards.js';
@@ -265,7 +265,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   });
   const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
   const registries = new Registries(config.registries);
-  const drills = wireDrills({ config, sql, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
+  const drills = wireDrills({ config, sql, fence, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
   duties.push({ start: () => drills.lead(), stop: async () => drills.stop() });
 
   const router: ChatRouter = new ChatRouter({
@@ -386,7 +386,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 }
 
 /** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
-function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
+function wireDrills(parts: { config: Config; sql: SqlClient; fence?: Fence; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
   const { config, logger } = parts;
   let checklists;
   try {
@@ -398,7 +398,7 @@ function wireDrills(parts: { config: Config; sql: SqlClient; clusters: Clusters;
   for (const [index, schedule] of config.drills.schedules.entries()) {
     if (!checklists.has(schedule.drill)) throw new ConfigError([`${config.file}: drills.schedules[${index}].drill: no checklist "${schedule.drill}" in ${config.drills.dir} (have: ${[...checklists.keys()].join(', ') || 'none'})`]);
   }
-  const runs = new DrillRuns(parts.sql);
+  const runs = new DrillRuns(parts.sql, parts.fence);
   const runner = new DrillRunner({ ...parts, checklists, runs });
   const schedules = new DrillSchedules({ config, checklists, runs, notify: parts.notify, clock: parts.clock, logger });
   runner.due = (drill) => schedules.due(drill);

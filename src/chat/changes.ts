@@ -288,7 +288,7 @@ export class ChangeDesk {
     const lock = await this.locks.acquire(environment, plan.app, { user: requester, text: request.text, since: this.#now() });
     if (!lock.held) {
       this.#refuseIfBusy(lock.busy, requester);
-      throw new UserError('change.notLeader');
+      throw new UserError('error.notLeader');
     }
     const context = this.options.contextFor(requester, environment);
     if (progress) context.progress = progress;

@@ -1,5 +1,5 @@
-import type { Text } from '../chat/reply.js';
-import { isUniqueViolation, type SqlClient } from '../store/sql.js';
+import { UserError, type Text } from '../chat/reply.js';
+import { fenced, isUniqueViolation, type Fence, type SqlClient } from '../store/sql.js';
 import type { GuardItem } from './checklist.js';
 import type { ResolvedCheck } from './runner.js';
 
@@ -79,24 +79,36 @@ export const isActive = (run: DrillRun): boolean => run.status === 'running' || 
  * that an environment has at most one active run (a partial unique index), whichever replica starts it.
  */
 export class DrillRuns {
-  constructor(private readonly sql: SqlClient) {}
+  /** With several replicas, `fence` keeps a deposed leader's late write from landing: it throws instead. */
+  constructor(
+    private readonly sql: SqlClient,
+    private readonly fence?: Fence,
+  ) {}
+
+  /** A write under the leader's fence that changed nothing: this replica no longer leads. */
+  #led(changed: number): void {
+    if (changed === 0) throw new UserError('error.notLeader');
+  }
 
   /** Stores a new run and gives it its id; refuses when the environment already has an active run. */
   async create(run: Omit<DrillRun, 'id'>): Promise<DrillRun | undefined> {
     let inserted: { id: number } | undefined;
     try {
-      inserted = await this.sql.get<{ id: number }>('INSERT INTO drill_runs (drill, environment, status, started_at, data) VALUES (?, ?, ?, ?, ?) RETURNING id', [run.drill, run.environment, run.status, run.startedAt, '{}']);
+      const fence = fenced(this.fence);
+      inserted = await this.sql.get<{ id: number }>(`INSERT INTO drill_runs (drill, environment, status, started_at, data) SELECT ?, ?, ?, ?, ? WHERE ${fence.sql} RETURNING id`, [run.drill, run.environment, run.status, run.startedAt, '{}', ...fence.params]);
     } catch (error) {
       if (isUniqueViolation(error)) return undefined;
       throw error;
     }
+    this.#led(inserted ? 1 : 0);
     const created = { ...run, id: inserted!.id };
     await this.save(created);
     return created;
   }
 
   async save(run: DrillRun): Promise<void> {
-    await this.sql.run('UPDATE drill_runs SET status = ?, ended_at = ?, data = ? WHERE id = ?', [run.status, run.endedAt ?? null, JSON.stringify(run), run.id]);
+    const fence = fenced(this.fence);
+    this.#led(await this.sql.run(`UPDATE drill_runs SET status = ?, ended_at = ?, data = ? WHERE id = ? AND ${fence.sql}`, [run.status, run.endedAt ?? null, JSON.stringify(run), run.id, ...fence.params]));
   }
 
   async get(id: number): Promise<DrillRun | undefined> {
@@ -126,9 +138,12 @@ export class DrillRuns {
   }
 
   async saveSchedule(key: string, state: { firedMinute: string; dueAt: number; reminded: boolean }): Promise<void> {
-    await this.sql.run(
-      'INSERT INTO drill_schedules (key, fired_minute, due_at, reminded) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET fired_minute = excluded.fired_minute, due_at = excluded.due_at, reminded = excluded.reminded',
-      [key, state.firedMinute, state.dueAt, state.reminded ? 1 : 0],
+    const fence = fenced(this.fence);
+    this.#led(
+      await this.sql.run(
+        `INSERT INTO drill_schedules (key, fired_minute, due_at, reminded) SELECT ?, ?, ?, ? WHERE ${fence.sql} ON CONFLICT (key) DO UPDATE SET fired_minute = excluded.fired_minute, due_at = excluded.due_at, reminded = excluded.reminded`,
+        [key, state.firedMinute, state.dueAt, state.reminded ? 1 : 0, ...fence.params],
+      ),
     );
   }
 }

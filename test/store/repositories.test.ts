@@ -304,6 +304,14 @@ describe.each(backends)('drill runs on $name', (backend) => {
     await mine.saveSchedule('weekly@prod', { firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: false });
     await replica.saveSchedule('weekly@prod', { firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: true });
     expect(await mine.schedule('weekly@prod')).toEqual({ firedMinute: '2026-11-26T02:00:00.000Z', dueAt: 9_000, reminded: true });
+    // A deposed leader's late writes fail and change nothing.
+    const deposed = new DrillRuns(client, () => ({ sql: '1 = 0', params: [] }));
+    await expect(deposed.create(run('staging'))).rejects.toThrow('error.notLeader');
+    await expect(deposed.save({ ...created, status: 'aborted' })).rejects.toThrow('error.notLeader');
+    await expect(deposed.saveSchedule('weekly@prod', { firedMinute: 'x', dueAt: 1, reminded: false })).rejects.toThrow('error.notLeader');
+    expect((await mine.get(created.id))?.status).toBe('passed');
+    expect((await mine.active()).map((active) => active.environment).sort()).toEqual(['prod', 'test']);
+    expect((await mine.schedule('weekly@prod'))?.reminded).toBe(true);
   });
 });
 

@@ -212,7 +212,7 @@ export const en: Record<MessageKey, string> = {
   'change.pendingExists': '{app} @{env} already has a change waiting for confirmation or approval: "{text}" by {user}. A new one can start once it is done, cancelled or expired.',
   'change.busy': '{user} is running "{text}" ({minutes} min so far); one change at a time per app and environment. Try again later.',
   'change.busyYou': 'Your "{text}" is still running ({minutes} min so far); try again when it is done.',
-  'change.notLeader': 'wekube is handing over to another replica right now; send it again in a few seconds.',
+  'error.notLeader': 'wekube is handing over to another replica right now; send it again in a few seconds.',
 
   'audit.title': 'The latest {count} audit records',
   'audit.ok': 'ok',

@@ -211,7 +211,7 @@ export const zhCN = {
   'change.pendingExists': '{app} @{env} 已有一个等待确认或批准的变更：{user} 的“{text}”。它完成、被取消或过期后才能发起新的变更。',
   'change.busy': '{user} 正在执行“{text}”（已 {minutes} 分钟），同一应用同一环境一次只能有一个变更。请稍后再试。',
   'change.busyYou': '你的“{text}”还在执行（已 {minutes} 分钟），完成后再试。',
-  'change.notLeader': 'wekube 正在切换到另一个副本，请几秒后重新发送。',
+  'error.notLeader': 'wekube 正在切换到另一个副本，请几秒后重新发送。',
 
   'audit.title': '最近 {count} 条审计记录',
   'audit.ok': '成功',
