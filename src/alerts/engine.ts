@@ -82,6 +82,19 @@ export interface IngestResult {
 
 /** Any constant: PostgreSQL replicas take turns ingesting webhooks under this advisory lock. */
 const INGEST_LOCK = 0x616c7274;
+/** Alert rows per statement when a webhook's alerts are written. */
+const WRITE_CHUNK = 200;
+
+/** What one webhook changes in the alerts table, written together at the end of its transaction. */
+interface AlertWrites {
+  /** Alerts to store whole, by fingerprint (the last version of each). */
+  saves: Map<string, StoredAlert>;
+  /** Alerts only seen again: their `last_seen` moves. */
+  touched: Set<string>;
+  /** Recipients already recorded in this webhook. */
+  recipients: Set<string>;
+}
+
 /** A flush's claim on a batch older than this never finished, and the batch is due again. */
 const CLAIM_STALE_MS = 10_000;
 
@@ -133,17 +146,20 @@ export class AlertEngine {
         const chunk = fingerprints.slice(i, i + 500);
         for (const row of await tx.all<{ fingerprint: string; data: string }>(`SELECT fingerprint, data FROM alerts WHERE fingerprint IN (${chunk.map(() => '?').join(', ')})`, chunk)) stored.set(row.fingerprint, row.data);
       }
+      // The alerts' own rows are written at the end, a few hundred per statement (one round trip each on PostgreSQL).
+      const writes: AlertWrites = { saves: new Map(), touched: new Set(), recipients: new Set() };
       for (const alert of webhook.alerts) {
-        const change = await this.#diff(tx, alert, stored, now);
+        const change = this.#diff(alert, stored, now, writes);
         if (!change) continue;
-        const recipients = change.event === 'firing' ? await this.#routeFiring(tx, change.stored, alert, now) : await this.#routeResolved(tx, change.stored);
-        await this.#saveAlert(tx, change.stored);
+        const recipients = change.event === 'firing' ? await this.#routeFiring(tx, change.stored, alert, now, writes) : await this.#routeResolved(tx, change.stored);
+        writes.saves.set(alert.fingerprint, change.stored);
         // A second copy of the alert in this webhook is judged against what was just saved.
         stored.set(alert.fingerprint, JSON.stringify(change.stored));
         for (const recipient of recipients) await this.#addToBatch(tx, batches, recipient, alert, change.event, webhook.externalURL, now);
         if (change.event === 'resolved') resolvedGroups.add(groupOf(change.stored));
         result[change.event]++;
       }
+      await this.#writeAlerts(tx, writes, now);
       for (const batch of batches.values()) await tx.run('UPDATE alert_batches SET data = ? WHERE id = ?', [JSON.stringify(batch), batch.id]);
     });
     // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
@@ -168,19 +184,28 @@ export class AlertEngine {
     if (card) await this.options.channel.update(card, options);
   }
 
-  async #saveAlert(tx: SqlRunner, alert: StoredAlert): Promise<void> {
-    const { fingerprint, status, startsAt, lastSeen } = alert;
-    await tx.run(
-      'INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data',
-      [fingerprint, status, startsAt, lastSeen, groupOf(alert), JSON.stringify(alert)],
-    );
+  /** The rows of one webhook's alerts: whole rows for the changed ones, `last_seen` for those only seen again. */
+  async #writeAlerts(tx: SqlRunner, writes: AlertWrites, now: number): Promise<void> {
+    const saves = [...writes.saves.values()];
+    for (let i = 0; i < saves.length; i += WRITE_CHUNK) {
+      const chunk = saves.slice(i, i + WRITE_CHUNK);
+      await tx.run(
+        `INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data`,
+        chunk.flatMap((alert) => [alert.fingerprint, alert.status, alert.startsAt, alert.lastSeen, groupOf(alert), JSON.stringify(alert)]),
+      );
+    }
+    const touched = [...writes.touched].filter((fingerprint) => !writes.saves.has(fingerprint));
+    for (let i = 0; i < touched.length; i += WRITE_CHUNK) {
+      const chunk = touched.slice(i, i + WRITE_CHUNK);
+      await tx.run(`UPDATE alerts SET last_seen = ? WHERE fingerprint IN (${chunk.map(() => '?').join(', ')})`, [now, ...chunk]);
+    }
   }
 
   /** Is this alert news? Records that it was seen either way; returns the changed state when it is news. */
-  async #diff(tx: SqlRunner, alert: WebhookAlert, stored: Map<string, string>, now: number): Promise<{ event: 'firing' | 'resolved'; stored: StoredAlert } | undefined> {
+  #diff(alert: WebhookAlert, stored: Map<string, string>, now: number, writes: AlertWrites): { event: 'firing' | 'resolved'; stored: StoredAlert } | undefined {
     const row = stored.get(alert.fingerprint);
     const previous = row === undefined ? undefined : (JSON.parse(row) as StoredAlert);
-    const touch = () => tx.run('UPDATE alerts SET last_seen = ? WHERE fingerprint = ?', [now, alert.fingerprint]);
+    const touch = () => writes.touched.add(alert.fingerprint);
     if (alert.status === 'firing') {
       if (previous && previous.startsAt === alert.startsAt) {
         previous.lastSeen = now;
@@ -191,11 +216,11 @@ export class AlertEngine {
           const repeat = this.options.config.alerts.repeatInterval;
           if (repeat && now - previous.toldAt >= repeat) return { event: 'firing', stored: previous };
           // Alertmanager re-sends whole groups: most of an alert's re-sends change nothing but when it was seen.
-          if (changed) await this.#saveAlert(tx, previous);
-          else await touch();
+          if (changed) writes.saves.set(alert.fingerprint, previous);
+          else touch();
         } else {
           // Firing again with the same startsAt after its resolve: a late duplicate from an HA peer.
-          await touch();
+          touch();
         }
         return undefined;
       }
@@ -213,7 +238,7 @@ export class AlertEngine {
       return { event: 'firing', stored };
     }
     if (!previous || previous.status === 'resolved') {
-      if (previous) await touch();
+      if (previous) touch();
       return undefined; // a resolve of something never seen firing tells nobody anything, and is not stored
     }
     previous.status = 'resolved';
@@ -222,11 +247,13 @@ export class AlertEngine {
     return { event: 'resolved', stored: previous };
   }
 
-  async #routeFiring(tx: SqlRunner, stored: StoredAlert, alert: WebhookAlert, now: number): Promise<Recipient[]> {
+  async #routeFiring(tx: SqlRunner, stored: StoredAlert, alert: WebhookAlert, now: number, writes: AlertWrites): Promise<Recipient[]> {
     const recipients = recipientsFor(alert.labels, this.options);
     for (const recipient of recipients) {
       const key = recipientKey(recipient);
-      await tx.run('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, JSON.stringify(recipient)]);
+      // Once per recipient and webhook: a storm names the same few recipients on every alert.
+      if (!writes.recipients.has(key)) await tx.run('INSERT INTO alert_recipients (key, recipient) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, JSON.stringify(recipient)]);
+      writes.recipients.add(key);
       if (!stored.told.includes(key)) stored.told.push(key);
     }
     stored.toldAt = now;
