@@ -41,9 +41,10 @@ export interface InboundParts {
   logger: Logger;
   /** Whether wekube is stopping: a store retry then gives up and leaves the message to the restart. */
   stopping: () => boolean;
-  /** How many messages run at once before they start reporting progress; the rest wait in the inbox's order. */
-  concurrency?: number;
 }
+
+/** How many messages run at once before they start reporting progress; the rest wait their turn, in order. */
+const RUNNING_AT_ONCE = 16;
 
 /**
  * How a message that came in through either WeCom path runs, once the inbox has it: a text (or a card button's
@@ -85,7 +86,7 @@ export function inboundMessages(parts: InboundParts): InboundMessages {
    * the acks keep their pace. A message gives its turn back once it reports progress (a rollout being followed waits
    * on the cluster, not on this process), so changes under way never hold up a quick `status`.
    */
-  const turns = pLimit(parts.concurrency ?? 16);
+  const turns = pLimit(RUNNING_AT_ONCE);
 
   function handle(message: InboundMessage): Promise<void> {
     const key = message.dedupKey;
