@@ -17,7 +17,6 @@ import type { SendOptions } from '../../src/channel/port.js';
 import { WecomChannel } from '../../src/wecom/channel.js';
 import { renderMarkdown } from '../../src/wecom/render.js';
 import { storeBackends, type StoreBackend } from '../helpers/backends.js';
-import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 
 const logger = pino({ level: 'silent' });
 const WINDOW = 5 * 60_000;
@@ -70,15 +69,7 @@ let subscriptions: Subscriptions;
 let settings: ReturnType<typeof config>;
 
 // The engine's contract on both backends: the embedded SQLite file and a real PostgreSQL server.
-let postgres: RunningPostgres;
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
-
-const backends = storeBackends(() => postgres, 'alerts');
+const backends = storeBackends('alerts');
 let backend: StoreBackend;
 const opened: { close(): Promise<void> }[] = [];
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { Database } from '../../src/store/database.js';
 import { PostgresClient } from '../../src/store/postgres-client.js';
 import type { SqlClient } from '../../src/store/sql.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
-import type { RunningPostgres } from './postgres.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startPostgres, type RunningPostgres } from './postgres.js';
 
 /** A store backend for a part's tests on both: the embedded SQLite file and a real PostgreSQL server. */
 export interface StoreBackend {
@@ -15,8 +16,15 @@ export interface StoreBackend {
   open(place: string): Promise<{ sql: SqlClient; close(): Promise<void> }>;
 }
 
-/** Both backends; `postgres` is the server the test file started (asked for only when the PostgreSQL one runs). */
-export function storeBackends(postgres: () => RunningPostgres, prefix: string): StoreBackend[] {
+/** Both backends, for a test file to run its tests on each; starts the PostgreSQL server for the file and stops it after. */
+export function storeBackends(prefix: string): StoreBackend[] {
+  let postgres: RunningPostgres | undefined;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await postgres?.stop();
+  });
   return [
     {
       name: 'embedded (SQLite)',
@@ -28,7 +36,7 @@ export function storeBackends(postgres: () => RunningPostgres, prefix: string): 
     },
     {
       name: 'PostgreSQL',
-      place: () => postgres().database(prefix),
+      place: () => postgres!.database(prefix),
       async open(place) {
         const sql = await PostgresClient.open(place);
         return { sql, close: () => sql.close() };

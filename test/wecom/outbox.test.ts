@@ -1,10 +1,9 @@
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WecomApi } from '../../src/wecom/api.js';
 import { Outbox, type FailedEntry, type Window } from '../../src/wecom/outbox.js';
 import { FakeWecom, type FakeWecomOptions } from '../fakes/wecom-server.js';
 import { storeBackends, type StoreBackend } from '../helpers/backends.js';
-import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { waitFor } from '../helpers/wait.js';
 
 const logger = pino({ level: 'silent' });
@@ -18,15 +17,7 @@ afterEach(async () => {
 });
 
 // The outbox's contract on both backends: the embedded SQLite file and a real PostgreSQL server.
-let postgres: RunningPostgres;
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
-
-const backends = storeBackends(() => postgres, 'outbox');
+const backends = storeBackends('outbox');
 let backend: StoreBackend;
 
 async function setup(
