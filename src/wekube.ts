@@ -150,12 +150,13 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     wecomChannel = new WecomChannel(outbox, config.locale, wecom.messageFormat, cards);
     proactive = wecomChannel;
     checks.wecom = () => api.tokenState();
-    // The leader sends; it takes in what other replicas queued (a card updated by a webhook they took).
+    // The leader sends; with PostgreSQL it takes in what other replicas queued (a card updated by a webhook they
+    // took). The embedded store has no other writer: what it queues is in its outbox already.
     let syncing: Timer | undefined;
     duties.push({
       async start() {
         await outbox.start();
-        syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
+        if (store.backend === 'postgres') syncing = clock.every(1_000, () => void outbox.sync().catch((error: unknown) => logger.warn({ err: error }, 'outbox could not read what other replicas queued')));
       },
       async stop() {
         syncing?.cancel();

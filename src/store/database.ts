@@ -67,10 +67,6 @@ export class Database {
   #asked = 0;
   #waiting: { upTo: number; resolve: () => void; reject: (error: Error) => void }[] = [];
 
-  /**
-   * Resolves once every commit made so far is on disk (the log fsync'd). Calls while an fsync runs share the next
-   * one; an fsync failure (EIO, ENOSPC) rejects its waiters and makes the store unready until a write succeeds.
-   */
   /** Who asked to run once no fsync is under way (sqlite-client.ts, to commit the writes that waited for it). */
   #idle: (() => void)[] = [];
 
@@ -83,6 +79,10 @@ export class Database {
     else queueMicrotask(then);
   }
 
+  /**
+   * Resolves once every commit made so far is on disk (the log fsync'd). Calls while an fsync runs share the next
+   * one; an fsync failure (EIO, ENOSPC) rejects its waiters and makes the store unready until a write succeeds.
+   */
   durable(): Promise<void> {
     const upTo = ++this.#asked;
     return new Promise((resolve, reject) => {

@@ -164,7 +164,7 @@ export class Outbox {
   /** Send times per recipient within the longest window, mirrored from `outbox_sent`. */
   readonly #sent = new Map<string, number[]>();
   /** Recipients with a message waiting and none sending, by when the next may go; see #schedule. */
-  readonly #due = new TinyQueue<{ key: string; at: number }>([], (a, b) => a.at - b.at);
+  #due = new TinyQueue<{ key: string; at: number }>([], byTime);
   /** Each filed recipient's current time in #due (older entries there are stale and skipped). */
   readonly #dueAt = new Map<string, number>();
   #timer: Timer | undefined;
@@ -247,7 +247,9 @@ export class Outbox {
       if (!list) this.#sent.set(recipient, (list = []));
       list.push(Number(at));
     }
+    // Every recipient filed again by the windows just read.
     this.#allowed.clear();
+    this.#due = new TinyQueue<{ key: string; at: number }>([], byTime);
     this.#dueAt.clear();
     for (const key of this.#queues.keys()) this.#schedule(key);
     this.#stopping = false;
@@ -520,6 +522,9 @@ export class Outbox {
     });
   }
 }
+
+/** Earliest first, for the heap of recipients by when their next message may go. */
+const byTime = (a: { at: number }, b: { at: number }) => a.at - b.at;
 
 /** What a recipient sends next: its first urgent message, else its first. */
 const headOf = (queue: OutboxEntry[]): OutboxEntry => queue.find((entry) => entry.urgent) ?? queue[0]!;
