@@ -173,7 +173,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
         maxSkewSeconds: wecom.callbackMaxSkewSeconds,
         now,
         logger: logger.child({ part: 'callback' }),
-        onMessage: (message) => leading() && track(inbound!.handle(message)),
+        onMessage: (message) => leading() && track(inbound!.accepted(message)),
         observe: (result, seconds) => {
           metrics.callbacks.inc({ result });
           metrics.callbackSeconds.observe(seconds);
@@ -189,7 +189,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   }
   // The AI bot answers in the conversations it is asked in; everything else goes through the proactive adapter.
   const aibot = aibotEnabled(config) && inbox
-    ? wireAibot({ config, inbox, sql, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => leading() && track(inbound!.handle(message)) })
+    ? wireAibot({ config, inbox, sql, logger: logger.child({ part: 'aibot' }), clock, mount, metrics, onMessage: (message) => leading() && track(inbound!.accepted(message)) })
     : undefined;
   const channels = new Channels(proactive, aibot ? [aibot] : [], logger.child({ part: 'channels' }), commit);
 
@@ -297,6 +297,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     ? inboundMessages({ inbox, router, channel: channels, appCards: wecomChannel, locale: config.locale, clock, logger: logger.child({ part: 'inbound' }), stopping: () => stoppingNow })
     : undefined;
   if (inbound) {
+    metrics.sources.inboundWaiting = () => inbound.waiting();
     // The leader runs the messages: what a previous leader (or this process before a restart) left, then, with
     // several replicas, what the others accept, as soon as it is stored.
     let polling: Timer | undefined;

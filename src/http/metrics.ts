@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export function createMetrics() {
   const registry = new Registry();
   /** Read when /metrics is scraped; the parts that own the numbers fill these in. */
-  const sources: { outboxPending: () => number; alertBatches: () => Promise<number> } = { outboxPending: () => 0, alertBatches: async () => 0 };
+  const sources: { outboxPending: () => number; inboundWaiting: () => number; alertBatches: () => Promise<number> } = { outboxPending: () => 0, inboundWaiting: () => 0, alertBatches: async () => 0 };
   collectDefaultMetrics({ register: registry, prefix: 'wekube_' });
   return {
     registry,
@@ -45,6 +45,14 @@ export function createMetrics() {
       registers: [registry],
       collect() {
         this.set(sources.outboxPending());
+      },
+    }),
+    inboundWaiting: new Gauge({
+      name: 'wekube_inbound_waiting',
+      help: 'Messages acknowledged and not started yet (waiting for a turn, or held back while callbacks flood in)',
+      registers: [registry],
+      collect() {
+        this.set(sources.inboundWaiting());
       },
     }),
     outboxSent: new Counter({

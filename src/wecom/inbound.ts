@@ -8,6 +8,7 @@ import { textReply, type Reply } from '../chat/reply.js';
 import type { ChatRouter } from '../chat/router.js';
 import type { Clock } from '../clock/clock.js';
 import type { WecomChannel } from './channel.js';
+import { FloodGate } from './flood.js';
 import type { Inbox } from './inbox.js';
 import type { InboundMessage } from './messages.js';
 
@@ -55,6 +56,10 @@ const RUNNING_AT_ONCE = 16;
 export interface InboundMessages {
   /** Runs a stored message (once, however often it is handed over); resolves when it has run or was left for the next start. */
   handle(message: InboundMessage): Promise<void>;
+  /** Runs a message this process has just acknowledged, like `handle`; its arrival counts toward a flood (flood.ts). */
+  accepted(message: InboundMessage): Promise<void>;
+  /** Messages accepted here and not yet started (waiting for a turn, or held back by a flood). */
+  waiting(): number;
   /** Whether a message is running or waiting for its turn here. */
   has(key: string): boolean;
   recover(): Promise<{ toRun: InboundMessage[]; interrupted: number }>;
@@ -84,20 +89,28 @@ export function inboundMessages(parts: InboundParts): InboundMessages {
   /**
    * Turns to run. A burst of callbacks is acked as fast as it is stored and then run a few at a time, in order, so
    * the acks keep their pace. A message gives its turn back once it reports progress (a rollout being followed waits
-   * on the cluster, not on this process), so changes under way never hold up a quick `status`.
+   * on the cluster, not on this process), so changes under way never hold up a quick `status`. While callbacks flood
+   * in, the gate holds most starts back so the acks keep their pace (flood.ts).
    */
   const turns = pLimit(RUNNING_AT_ONCE);
+  const gate = new FloodGate({ clock: parts.clock });
+  /** Handed over and not started yet. */
+  let waiting = 0;
 
   function handle(message: InboundMessage): Promise<void> {
     const key = message.dedupKey;
     if (inProgress.has(key)) return Promise.resolve();
     inProgress.add(key);
+    waiting++;
     return new Promise<void>((settled) => {
       void turns(
         () =>
           new Promise<void>((giveTurnBack) => {
             // Stopping: what has not started stays in the inbox as received, and the next start runs it.
-            const running = parts.stopping() ? Promise.resolve() : run(message, giveTurnBack);
+            const running = gate.turn().then(() => {
+              waiting--;
+              return parts.stopping() ? undefined : run(message, giveTurnBack);
+            });
             void running.finally(() => {
               giveTurnBack();
               inProgress.delete(key);
@@ -161,5 +174,14 @@ export function inboundMessages(parts: InboundParts): InboundMessages {
     return { toRun, interrupted: interrupted.length };
   }
 
-  return { handle, has: (key) => inProgress.has(key), recover };
+  return {
+    handle,
+    accepted(message) {
+      gate.arrived();
+      return handle(message);
+    },
+    waiting: () => waiting,
+    has: (key) => inProgress.has(key),
+    recover,
+  };
 }

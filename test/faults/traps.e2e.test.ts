@@ -80,15 +80,23 @@ describe('traps', () => {
     expect(bot.fake.requests.filter((r) => r.path === '/cgi-bin/message/send' && r.errcode !== 0 && r.errcode !== undefined && r.errcode !== 81013)).toEqual([]);
   });
 
-  it('answers 400, never 5xx, to XML the parser refuses, signed or not', async () => {
+  it('takes XML with reserved names and deep nesting as plain data: 4xx when unsigned, never 5xx, no prototype touched', async () => {
     const nested = `<xml>${'<a>'.repeat(150)}${'</a>'.repeat(150)}<Encrypt>x</Encrypt></xml>`;
-    for (const body of ['<xml><__proto__>x</__proto__><Encrypt>x</Encrypt></xml>', '<xml><constructor>1</constructor></xml>', nested]) {
-      expect((await postRaw(body)).status).toBe(400);
-    }
+    // Well-formed but unsigned: forged (403), or malformed (400) without an <Encrypt>.
+    const statuses = [];
+    for (const body of ['<xml><__proto__>x</__proto__><Encrypt>x</Encrypt></xml>', '<xml><constructor>1</constructor></xml>', nested]) statuses.push((await postRaw(body)).status);
+    expect(statuses).toEqual([403, 400, 403]);
     const plain = (inner: string) => `<xml><ToUserName>${bot.sender.options.corpId}</ToUserName><FromUserName>zhangsan</FromUserName><CreateTime>1</CreateTime>${inner}</xml>`;
-    for (const inner of ['<__proto__><polluted>1</polluted></__proto__><MsgType>text</MsgType>', `${'<b>'.repeat(200)}${'</b>'.repeat(200)}<MsgType>text</MsgType>`]) {
-      expect((await bot.sender.deliver(bot.sender.envelope(plain(inner)), false)).status).toBe(400);
+    // Signed: the unknown elements are ignored and both commands answered; a <MsgType> given twice is refused.
+    const answered = bot.fake.shown('user:zhangsan').length;
+    for (const [inner, status] of [
+      ['<__proto__><polluted>1</polluted></__proto__><MsgType>text</MsgType><Content>whoami</Content><MsgId>9100</MsgId>', 200],
+      [`${'<b>'.repeat(200)}${'</b>'.repeat(200)}<MsgType>text</MsgType><Content>whoami</Content><MsgId>9101</MsgId>`, 200],
+      ['<MsgType>text</MsgType><MsgType>event</MsgType>', 400],
+    ] as const) {
+      expect((await bot.sender.deliver(bot.sender.envelope(plain(inner)), false)).status).toBe(status);
     }
+    await waitFor(() => bot.fake.shown('user:zhangsan').length === answered + 2, 10_000, 'both whoami answered');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
