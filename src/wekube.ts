@@ -67,6 +67,9 @@ export interface Wekube {
 }
 
 /** The composition root: config → store → channel → router → HTTP. Everything else is wired from here. */
+/** How long an idle client connection is kept: longer than Go's 90 s idle timeout, so the client always closes first. */
+export const KEEP_ALIVE_MS = 120_000;
+
 export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -345,6 +348,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 
   const app = createHttpApp({ logger, metrics, readiness, mount });
   const server = app.listen(config.server.port, config.server.host);
+  // Alertmanager (Go's HTTP client) keeps an idle connection for 90 s and sends its next webhook on it. A server that
+  // closes it first (Node's default is 5 s) makes that webhook fail with an EOF and a retry, which in a storm adds up.
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   await new Promise<void>((resolveListen, reject) => {
     server.once('listening', resolveListen);
     server.once('error', reject);
