@@ -282,13 +282,24 @@ export class AlertEngine {
       batch = { ...(JSON.parse(row.data) as StoredBatch), id: row.id };
     }
     if (!batch) {
-      const last = (await tx.get<{ last: number | null }>('SELECT last_immediate AS last FROM alert_recipients WHERE key = ?', [key]))?.last ?? 0;
-      const dueAt = kind === 'immediate' ? Math.max(now, last + IMMEDIATE_GAP_MS) : now + this.options.config.alerts.digestWindow;
+      const dueAt = kind === 'immediate' ? Math.max(now, (await this.#lastImmediate(tx, key)) + IMMEDIATE_GAP_MS) : now + this.options.config.alerts.digestWindow;
       const { id } = (await tx.get<{ id: number }>("INSERT INTO alert_batches (recipient_key, kind, due_at, data) VALUES (?, ?, ?, '{}') RETURNING id", [key, kind, dueAt]))!;
       batch = { id, kind, recipient, recipientKey: key, openedAt: now, dueAt, externalURL, firing: 0, resolved: 0, groups: [] };
     }
     batches.set(mapKey, batch);
     return batch;
+  }
+
+  /**
+   * When the recipient's last urgent message left: its flush's claim counts, since the message is being queued and
+   * `last_immediate` is written only once it is. Without it an alert arriving meanwhile went out a second later.
+   */
+  async #lastImmediate(tx: SqlRunner, key: string): Promise<number> {
+    const row = await tx.get<{ last: number | null; claimed: number | null }>(
+      "SELECT (SELECT last_immediate FROM alert_recipients WHERE key = ?) AS last, (SELECT max(flushing) FROM alert_batches WHERE recipient_key = ? AND kind = 'immediate' AND flushing <> 0) AS claimed",
+      [key, key],
+    );
+    return Math.max(Number(row?.last ?? 0), Number(row?.claimed ?? 0));
   }
 
   async #addToBatch(tx: SqlRunner, batches: Map<string, StoredBatch>, recipient: Recipient, alert: WebhookAlert, event: 'firing' | 'resolved', externalURL: string, now: number): Promise<void> {

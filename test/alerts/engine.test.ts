@@ -27,7 +27,10 @@ class CapturingChannel {
   readonly #wecom = new WecomChannel(undefined as never, 'zh-CN', 'markdown');
   /** The store the engine under test writes: a message's alongside writes are committed here, as the outbox does. */
   sql: SqlClient | undefined;
+  /** While set, sends wait for it (a slow store or outbox). */
+  hold: Promise<void> | undefined;
   async send(to: Recipient, reply: Reply, options: SendOptions = {}) {
+    await this.hold;
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
     await this.sql!.batch(options.alongside ?? []);
     this.sent.push({ to: recipientKey(to), text: renderMarkdown(reply, 'zh-CN'), reply, key: options.key });
@@ -173,6 +176,28 @@ describe.each(backends)('the alert engine on $name', (current) => {
     await e.tick();
     expect(channel.to('robot:oncall-robot')).toHaveLength(2);
     expect(channel.to('robot:oncall-robot')[1]!.text).toMatch(/紧急告警：4 条触发，0 条恢复/);
+  });
+
+  it('keeps urgent messages to a recipient 10 s apart even when an alert comes while the last one is still being queued', async () => {
+    const { engine: e } = await engine();
+    const critical = (n: number) => alert(n, { labels: { severity: 'critical', alertname: 'EtcdNoLeader' } });
+    await e.ingest(webhook([critical(1)]));
+    let release!: () => void;
+    channel.hold = new Promise((resolve) => (release = resolve));
+    const flushing = e.tick();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The flush has claimed the first batch and is queueing its message: this alert opens the next batch.
+    clock += 1_000;
+    await e.ingest(webhook([critical(2)]));
+    release();
+    await flushing;
+    channel.hold = undefined;
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(1);
+    clock += IMMEDIATE_GAP_MS - 1_000;
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(2);
   });
 
   it('tells each recipient of each firing and each resolve once, whatever Alertmanager repeats', async () => {
