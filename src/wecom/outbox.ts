@@ -117,6 +117,8 @@ export interface OutboxOptions {
   retryMaxMs?: number;
   /** Wait after 45009 (a minute window) and after pausing errors. */
   rateWaitMs?: number;
+  /** First wait of an urgent message after 45009, doubled on each further one up to `rateWaitMs`. */
+  urgentRateWaitMs?: number;
   pauseMs?: number;
   /** How long transient errors are retried before a message is given up. */
   giveUpAfterMs?: number;
@@ -473,8 +475,13 @@ export class Outbox {
       return { ok: true, responseCode: typeof response.response_code === 'string' ? response.response_code : undefined };
     }
     const reason = `errcode ${errcode}: ${errmsg}`;
-    // 45009 is a minute window: wait it out, however many times it comes.
-    if (errcode === 45009) return { ok: false, transient: true, retryAt: this.#now() + (this.options.rateWaitMs ?? 61_000), reason };
+    if (errcode === 45009) {
+      // A minute window WeCom counts fuller than we do (another sender shares it): the rest waits it out, however many
+      // times it comes; an urgent message tries again within seconds, so a slot freed in that minute goes to it first.
+      const minute = this.options.rateWaitMs ?? 61_000;
+      const wait = entry.urgent ? Math.min((this.options.urgentRateWaitMs ?? 5_000) * 2 ** Math.min(entry.attempts, 10), minute) : minute;
+      return { ok: false, transient: true, retryAt: this.#now() + wait, reason };
+    }
     if (TRANSIENT.has(errcode)) return { ok: false, transient: true, reason };
     if (PAUSING.has(errcode)) return { ok: false, pause: true, reason };
     return { ok: false, reason };

@@ -44,6 +44,7 @@ async function setup(
     retryBaseMs: 50,
     retryMaxMs: 400,
     rateWaitMs: 300,
+    urgentRateWaitMs: 40,
     pauseMs: 60_000,
     giveUpAfterMs: options.giveUpAfterMs,
     onGiveUp: options.onGiveUp,
@@ -124,6 +125,29 @@ describe.each(backends)('WeCom client and outbox on $name', (current) => {
     await waitFor(() => fake.shown('user:lisi').length === 1);
     const sends = fake.requests.filter((r) => r.path === '/cgi-bin/message/send');
     expect(sends[1]!.at - sends[0]!.at).toBeGreaterThanOrEqual(290);
+  });
+
+  it('after 45009 lets an urgent message try again within seconds and never holds it behind a digest waiting out the minute', async () => {
+    const { fake, outbox } = await setup();
+    const sends = () => fake.requests.filter((r) => r.path === '/cgi-bin/message/send');
+    // A digest meets 45009 and waits out the minute; an urgent reply queued meanwhile goes at once.
+    fake.inject('/cgi-bin/message/send', { errcode: 45009 });
+    await outbox.enqueue({ user: 'lisi' }, 'digest', 'text');
+    await waitFor(() => sends().length === 1);
+    await outbox.enqueue({ user: 'lisi' }, 'urgent reply', 'text', { urgent: true });
+    await waitFor(() => fake.shown('user:lisi').length === 1);
+    expect(fake.shown('user:lisi')[0]!.content).toBe('urgent reply');
+    // An urgent message that meets 45009 itself tries again after its own short wait, ahead of the waiting digest.
+    fake.inject('/cgi-bin/message/send', { errcode: 45009 });
+    await outbox.enqueue({ user: 'lisi' }, 'urgent alert', 'text', { urgent: true });
+    await waitFor(() => fake.shown('user:lisi').length === 2);
+    const [digest, reply, alert, again] = sends();
+    expect([digest, reply, alert, again].map((r) => r!.errcode)).toEqual([45009, 0, 45009, 0]);
+    expect(again!.at - alert!.at).toBeLessThan(200);
+    expect(fake.shown('user:lisi')[1]!.content).toBe('urgent alert');
+    await waitFor(() => fake.shown('user:lisi').length === 3);
+    expect(fake.shown('user:lisi')[2]!.content).toBe('digest');
+    expect(sends()[4]!.at - digest!.at).toBeGreaterThanOrEqual(290);
   });
 
   it('resends after a timeout, and WeCom shows the message once (duplicate check)', async () => {
