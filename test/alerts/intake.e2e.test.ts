@@ -50,17 +50,17 @@ describe('connections Alertmanager keeps open', () => {
     const { Agent, request } = await import('node:http');
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const send = () =>
-      new Promise<{ status: number; reused: boolean; keepAlive: string | undefined }>((resolve, reject) => {
+      new Promise<{ status: number; reused: boolean; keepAlive: string }>((resolve, reject) => {
         const req = request(`${bot.wekube.url}/alerts/alertmanager`, { method: 'POST', agent, headers: { authorization: 'Bearer secret-token', 'content-type': 'application/json' } }, (res) => {
           res.resume();
-          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, keepAlive: res.headers['keep-alive'] }));
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket, keepAlive: String(res.headers['keep-alive'] ?? '') }));
         });
         req.on('error', reject);
         req.end(payload([alert]));
       });
     const first = await send();
     expect(first.status).toBe(200);
-    expect(Number(/timeout=(\d+)/.exec(first.keepAlive ?? '')?.[1])).toBeGreaterThan(90);
+    expect(Number(/timeout=(\d+)/.exec(first.keepAlive)?.[1])).toBeGreaterThan(90);
     await new Promise((resolve) => setTimeout(resolve, 6_000));
     // Closed under the client, this request would fail with ECONNRESET (Go's client: an EOF, then a retry).
     const second = await send();
