@@ -86,6 +86,7 @@ interface Figures {
   'resolves the user heard of': string;
   'most messages in any minute': number;
   'last delivery after the storm began (s)': string;
+  'last message sent, shown or dropped (s)': string;
 }
 
 function figures(fake: FakeWecom, user: string, alerts: StormAlert[], started: number, resolveMark: RegExp): Figures {
@@ -113,6 +114,7 @@ function figures(fake: FakeWecom, user: string, alerts: StormAlert[], started: n
     'resolves the user heard of': `${heard.length} of ${resolved.length}`,
     'most messages in any minute': busiest,
     'last delivery after the storm began (s)': ((last - started) / 1000).toFixed(0),
+    'last message sent, shown or dropped (s)': (((times.at(-1) ?? started) - started) / 1000).toFixed(0),
   };
 }
 

@@ -7,7 +7,7 @@ import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
 import { fenced, type Fence, type SqlClient, type SqlRunner } from '../store/sql.js';
 import type { Webhook, WebhookAlert } from './payload.js';
-import { renderBatch, SAMPLES, type Batch } from './render.js';
+import { renderBatch, SAMPLES, severityRank, type Batch } from './render.js';
 import { recipientsFor, type OwnerDirectory, type StaticRoute } from './routing.js';
 import type { Subscriptions } from './subscriptions.js';
 
@@ -60,7 +60,7 @@ export interface AlertEngineOptions {
   owners: OwnerDirectory;
   routes: readonly StaticRoute[];
   /** `alongside` is committed in the same transaction as the queued message. */
-  channel: Pick<Channel, 'send' | 'fits' | 'update'>;
+  channel: Pick<Channel, 'send' | 'fits' | 'update' | 'room'>;
   /** Who took which group: shown on the group's card. */
   claims?: AlertClaims;
   /** With several replicas: only the leader claims batches to send (the claim carries the fence). */
@@ -94,6 +94,21 @@ interface AlertWrites {
   /** Recipients already recorded in this webhook. */
   recipients: Set<string>;
 }
+
+/** Most messages one batch becomes (a storm's digest names every group in compact lines over several). */
+const MAX_MESSAGES = 10;
+/** Distinct alertname/app groups one batch names; more are counted in one "other" group (a storm of 1,000 fits). */
+const MAX_GROUPS = 2000;
+/** Groups beyond this many in a batch keep no examples: a message with examples never holds that many. */
+const SAMPLED_GROUPS = 200;
+
+/**
+ * A digest holding this many alerts is a storm's: its messages name every group in compact lines already, and
+ * waiting out the window would only make the on-call engineer wait. It goes once no alert has come for
+ * STORM_QUIET_MS (Alertmanager sends a group's news in bursts, every group_interval), or when its window ends.
+ */
+const STORM_ALERTS = 100;
+const STORM_QUIET_MS = 1_500;
 
 /** A flush's claim on a batch older than this never finished, and the batch is due again. */
 const CLAIM_STALE_MS = 10_000;
@@ -160,7 +175,7 @@ export class AlertEngine {
         result[change.event]++;
       }
       await this.#writeAlerts(tx, writes, now);
-      for (const batch of batches.values()) await tx.run('UPDATE alert_batches SET data = ? WHERE id = ?', [JSON.stringify(batch), batch.id]);
+      for (const batch of batches.values()) await tx.run('UPDATE alert_batches SET data = ?, due_at = ? WHERE id = ?', [JSON.stringify(batch), batch.dueAt, batch.id]);
     });
     // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
     for (const id of resolvedGroups) {
@@ -311,9 +326,9 @@ export class AlertEngine {
     const alertname = alert.labels.alertname ?? '?';
     const app = alert.labels.app;
     let group = batch.groups.find((candidate) => !candidate.other && candidate.alertname === alertname && candidate.app === app);
-    if (!group && batch.groups.length >= (this.options.maxGroups ?? 500)) group = batch.groups.find((candidate) => candidate.other);
+    if (!group && batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS)) group = batch.groups.find((candidate) => candidate.other);
     if (!group) {
-      const other = batch.groups.length >= (this.options.maxGroups ?? 500);
+      const other = batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS);
       group = {
         alertname: other ? '…' : alertname,
         app: other ? undefined : app,
@@ -330,6 +345,11 @@ export class AlertEngine {
     }
     group[event]++;
     group.lastSeen = now;
+    // A storm's digest gains nothing by waiting out its window: it goes as soon as the burst pauses.
+    if (kind === 'digest' && batch.firing + batch.resolved >= STORM_ALERTS) batch.dueAt = Math.min(batch.openedAt + this.options.config.alerts.digestWindow, now + STORM_QUIET_MS);
+    // A group shows the worst severity among its alerts.
+    if (!group.other && severityRank(severity) < severityRank(group.severity)) group.severity = severity;
+    if (batch.groups.length > SAMPLED_GROUPS) return;
     group.samples.push({ status: event, instance: alert.labels.instance ?? alert.labels.pod, summary: alert.annotations.summary ?? alert.annotations.description, startsAt: alert.startsAt });
     if (group.samples.length > SAMPLES) group.samples.shift();
   }
@@ -362,13 +382,28 @@ export class AlertEngine {
     for (const batch of due) {
       try {
         const answer = 'user' in batch.recipient ? 'here' : config.wecom.aibot.token ? 'aibot' : config.wecom.agentId !== undefined ? 'app' : 'nowhere';
-        const reply = renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate) });
-        // The batch leaves the database in the transaction that queues its message.
+        const render = (maxMessages: number) => renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate), maxMessages });
+        let pages = render(MAX_MESSAGES);
+        const room = channel.room?.(batch.recipient) ?? MAX_MESSAGES;
+        if (pages.length > room) {
+          // A storm's digest due before its window ends waits until the recipient's rate windows have room for all
+          // of it (they free up as earlier messages age out); anything else goes now, naming what its room holds.
+          if (batch.kind === 'digest' && now < batch.openedAt + config.alerts.digestWindow) {
+            await this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [batch.id]);
+            continue;
+          }
+          pages = render(room);
+        }
+        // The batch leaves the database in the transaction that queues its last message. A flush cut off before
+        // that sends the batch again; the keys keep the messages already queued from going twice.
         const done = [
           { sql: 'DELETE FROM alert_batches WHERE id = ?', params: [batch.id] },
           ...(batch.kind === 'immediate' ? [{ sql: 'UPDATE alert_recipients SET last_immediate = ? WHERE key = ?', params: [now, batch.recipientKey] }] : []),
         ];
-        await channel.send(batch.recipient, reply, { key: `alerts:${batch.id}`, alongside: done });
+        for (const [i, page] of pages.entries()) {
+          const last = i === pages.length - 1;
+          await channel.send(batch.recipient, page, { key: last ? `alerts:${batch.id}` : `alerts:${batch.id}:${i + 1}`, alongside: last ? done : undefined });
+        }
       } catch (error) {
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');
         // Back to the due ones, for the next tick; when even that fails, its claim goes stale and is taken again.

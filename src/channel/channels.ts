@@ -47,10 +47,18 @@ export class Channels implements Channel {
     if (options.alongside?.length) await this.commit(options.alongside);
   }
 
-  /** Measured for the adapter of the address (a conversation's own, else the proactive one). */
+  /** Measured for the adapter of the address. */
   fits(to: Address, reply: Reply): boolean {
-    const channel = (inConversation(to) && this.#byName.get(to.conversation.channel)) || this.proactive;
-    return channel.fits(to, reply);
+    return this.#measuring(to).fits(to, reply);
+  }
+
+  room(to: Address): number | undefined {
+    return this.#measuring(to).room?.(to);
+  }
+
+  /** The adapter a message to the address is measured for: a conversation's own, else the proactive one. */
+  #measuring(to: Address): Channel {
+    return (inConversation(to) && this.#byName.get(to.conversation.channel)) || this.proactive;
   }
 
   async update(reply: Reply & { ref: string }, options?: { except?: string }): Promise<void> {

@@ -51,6 +51,11 @@ export interface Channel {
   send(to: Address, reply: Reply, options?: SendOptions): Promise<void>;
   /** Whether the reply goes out as one message to this address. */
   fits(to: Address, reply: Reply): boolean;
+  /**
+   * How many messages the address can be sent now without eating into the share of its rate limits kept for
+   * replies to commands (at least 1); undefined where the channel has no such limits.
+   */
+  room?(to: Address): number | undefined;
   /** The answer to a message at this address; undefined when this adapter cannot answer there any more. */
   live(to: Address): Promise<LiveReply | undefined>;
   /**

@@ -73,6 +73,10 @@ export class WecomChannel implements Channel {
     return Buffer.byteLength(JSON.stringify(render(reply, this.locale, this.format))) - 2 <= byteLimit(to, this.format);
   }
 
+  room(address: Address): number {
+    return this.outbox.room(recipientOf(address));
+  }
+
   /** Each card sent with this ref whose send code is unspent becomes the new reply, in place. */
   async update(original: Reply & { ref: string }, options: { except?: string } = {}): Promise<void> {
     if (!this.cards || this.format !== 'markdown') return;

@@ -83,6 +83,8 @@ export const byteLimit = (target: Recipient, msgtype: 'text' | 'markdown'): numb
 /** Our clock and WeCom's differ by the network: count windows a second longer than WeCom does. */
 const WINDOW_MARGIN_MS = 1_000;
 const MAX_FAILED_KEPT = 200;
+/** The share of each rate window that producers of many messages (alert digests) leave for replies to commands. */
+const REPLY_SHARE = 1 / 3;
 /** At most this many parts for one message: a reply is bounded before it gets here, this is the last guard. */
 const MAX_PARTS = 20;
 const UPDATE_ATTEMPT = 'UPDATE outbox SET attempts = ?, not_before = ?, first_error_at = ?, last_error = ? WHERE id = ?';
@@ -197,6 +199,25 @@ export class Outbox {
   /** Messages queued, counting those whose commit is under way (so a batch leaving the alert engine never shows as nothing pending). */
   get pending(): number {
     return this.#pendingCount + this.#committing;
+  }
+
+  /**
+   * How many more messages the recipient can be sent now while a third of each of its windows (the minute, the
+   * hour) stays free for replies to commands: for a member 20 of the 30 a minute, for a robot 13 of its 20. Counts
+   * what was sent in each window and what is queued. At least 1: a producer always sends something, and the outbox
+   * spaces it.
+   */
+  room(target: Recipient): number {
+    const key = targetKey(target);
+    const now = this.#now();
+    const sent = this.#sent.get(key) ?? [];
+    const queued = this.#queues.get(key)?.length ?? 0;
+    let room = Infinity;
+    for (const { windowMs, max } of this.#limits[targetKind(target)]) {
+      const used = sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS).length + queued;
+      room = Math.min(room, Math.floor(max * (1 - REPLY_SHARE)) - used);
+    }
+    return Math.max(1, room);
   }
 
   async failed(): Promise<FailedEntry[]> {

@@ -29,6 +29,8 @@ class CapturingChannel {
   sql: SqlClient | undefined;
   /** While set, sends wait for it (a slow store or outbox). */
   hold: Promise<void> | undefined;
+  /** The recipient's room in its rate limits, as the outbox would say; undefined: no limit. */
+  roomLeft: number | undefined;
   async send(to: Recipient, reply: Reply, options: SendOptions = {}) {
     await this.hold;
     if (options.key && this.sent.some((s) => s.key === options.key)) return;
@@ -37,6 +39,9 @@ class CapturingChannel {
   }
   fits(to: Recipient, reply: Reply) {
     return this.#wecom.fits(to, reply);
+  }
+  room() {
+    return this.roomLeft;
   }
   /** Cards are updated by the WeCom channel (tested end to end); nothing here keeps them. */
   async update() {}
@@ -249,19 +254,80 @@ describe.each(backends)('the alert engine on $name', (current) => {
     expect(channel.to('user:zhangsan')).toHaveLength(1);
   });
 
-  it('packs a digest of hundreds of groups into one message within the byte limit and counts what did not fit', async () => {
+  it('names every group of a digest too big for one message in compact lines over continuation messages, worst severity first', async () => {
     const { engine: e } = await engine();
-    const many = Array.from({ length: 600 }, (_, i) => alert(i, { labels: { alertname: `Alert${i % 300}`, app: 'order' } }));
+    await subscriptions.add('zhangsan', 'alertname=~"Alert.*"', new Date(clock));
+    // 60 alert names × 10 apps, two alerts per group; one name in 10 is of severity "high".
+    const many = Array.from({ length: 1200 }, (_, i) => alert(i, { labels: { alertname: `Alert${i % 60}`, app: `app${Math.floor(i / 60) % 10}`, severity: i % 60 % 10 === 0 ? 'high' : 'warning' } }));
     await e.ingest(webhook(many));
     clock += WINDOW;
     await e.tick();
-    const [digest] = channel.to('user:zhangsan');
-    expect(Buffer.byteLength(JSON.stringify(digest!.text)) - 2).toBeLessThanOrEqual(2048);
-    expect(digest!.text).toMatch(/告警摘要：600 条触发/);
-    const shown = [...digest!.text.matchAll(/🔥(\d+) \*\*Alert/g)].reduce((sum, m) => sum + Number(m[1]), 0);
-    const omitted = /另有 (\d+) 组共 (\d+) 条告警未列出/.exec(digest!.text)!;
-    expect(shown + Number(omitted[2])).toBe(600);
-    expect([...digest!.text.matchAll(/🔥\d+ \*\*Alert/g)].length + Number(omitted[1])).toBe(300);
+    const pages = channel.to('user:zhangsan').map((sent) => sent.text);
+    expect(pages.length).toBeGreaterThan(1);
+    expect(pages.length).toBeLessThanOrEqual(10);
+    pages.forEach((page, i) => {
+      expect(Buffer.byteLength(JSON.stringify(page)) - 2).toBeLessThanOrEqual(2048);
+      expect(page).toContain(`(${i + 1}/${pages.length})`);
+    });
+    expect(pages[0]).toMatch(/告警摘要：1200 条触发/);
+    expect(pages[1]).toMatch(/告警摘要（续）/);
+    expect(pages.at(-1)).toContain('[在 Alertmanager 中查看](http://alertmanager.example:9093)');
+    // Every alert name on a line with each of its apps and their counts.
+    const all = pages.join('\n');
+    for (let name = 0; name < 60; name++) {
+      const line = new RegExp(`🔥 \\*\\*Alert${name}\\*\\* ×20 — (.*)`).exec(all);
+      expect(line, `Alert${name}`).not.toBeNull();
+      expect(line![1]!.split(' · ').sort()).toEqual(Array.from({ length: 10 }, (_, app) => `app${app} 2`).sort());
+    }
+    expect(all).not.toMatch(/未列出/);
+    // The "high" section, and every name in it, comes before the "warning" one.
+    expect(all.indexOf('**🔥 high**')).toBeGreaterThan(0);
+    expect(all.indexOf('**🔥 high**')).toBeLessThan(all.indexOf('**🔥 warning**'));
+    const order = [...all.matchAll(/🔥 \*\*Alert(\d+)\*\*/g)].map((m) => Number(m[1]) % 10 === 0);
+    expect(order.lastIndexOf(true)).toBeLessThan(order.indexOf(false));
+  });
+
+  it('sends a storm\'s digest once the burst pauses instead of at the end of its window, and its resolves by group the same way', async () => {
+    const { engine: e } = await engine();
+    await subscriptions.add('zhangsan', 'alertname=~"Alert.*"', new Date(clock));
+    const storm = Array.from({ length: 300 }, (_, i) => alert(i, { labels: { alertname: `Alert${i % 30}`, app: `app${Math.floor(i / 30) % 10}` } }));
+    await e.ingest(webhook(storm.slice(0, 150)));
+    clock += 1_000;
+    await e.ingest(webhook(storm.slice(150)));
+    clock += 1_000;
+    await e.tick();
+    expect(channel.to('user:zhangsan')).toHaveLength(0);
+    clock += 600;
+    await e.tick();
+    const firing = channel.to('user:zhangsan').map((sent) => sent.text).join('\n');
+    expect(firing).toMatch(/告警摘要：300 条触发/);
+    // A minute later 40% resolve, in a burst: every resolved group is named with its count.
+    const before = channel.to('user:zhangsan').length;
+    clock += 60_000;
+    await e.ingest(webhook(storm.slice(0, 120).map((a) => ({ ...a, status: 'resolved' as const, endsAt: '2026-11-24T10:01:00Z' }))));
+    clock += 1_600;
+    await e.tick();
+    const resolved = channel.to('user:zhangsan').slice(before).map((sent) => sent.text).join('\n');
+    expect(resolved).toMatch(/告警摘要：0 条触发，120 条恢复/);
+    // Alert i is name i % 30 on app floor(i / 30): the first 120 are apps 0-3 of every name.
+    for (let name = 0; name < 30; name++) expect(resolved).toMatch(new RegExp(`✅ \\*\\*Alert${name}\\*\\* ×4 — app0 1 · app1 1 · app2 1 · app3 1$`, 'm'));
+  });
+
+  it('keeps to the recipient\'s room in its rate limits and counts what did not fit, critical first', async () => {
+    const { engine: e } = await engine();
+    channel.roomLeft = 2;
+    await subscriptions.add('zhangsan', 'alertname=~"Alert.*"', new Date(clock));
+    const many = Array.from({ length: 1200 }, (_, i) => alert(i, { labels: { alertname: `Alert${i % 60}`, app: `app${Math.floor(i / 60) % 10}` } }));
+    await e.ingest(webhook(many));
+    clock += WINDOW;
+    await e.tick();
+    const pages = channel.to('user:zhangsan').map((sent) => sent.text);
+    expect(pages).toHaveLength(2);
+    const all = pages.join('\n');
+    const named = [...all.matchAll(/🔥 \*\*Alert\d+\*\* (?:×20|…) — (.*)/g)].reduce((sum, m) => sum + m[1]!.split(' · ').length, 0);
+    const omitted = /另有 (\d+) 组共 (\d+) 条告警未列出/.exec(pages[1]!)!;
+    expect(named + Number(omitted[1])).toBe(600);
+    expect(named * 2 + Number(omitted[2])).toBe(1200);
   });
 
   it('routes to subscribers, owners of the app, and the owner label (userid or employee number)', async () => {

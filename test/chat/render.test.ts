@@ -6,7 +6,7 @@ import { msg } from '../../src/chat/reply.js';
 
 describe('one reply model, a renderer per channel', () => {
   it('shows emphasis as bold in WeCom markdown and as nothing in plain text (console, messageFormat: text)', () => {
-    const reply = renderBatch(
+    const [reply] = renderBatch(
       {
         id: 1,
         kind: 'digest',
@@ -20,8 +20,8 @@ describe('one reply model, a renderer per channel', () => {
       },
       { locale: 'zh-CN', timezone: 'Asia/Shanghai', fits: () => true, answer: 'here' },
     );
-    expect(renderMarkdown(reply, 'zh-CN')).toMatch(/🔥2 \*\*HighLatency\*\* · order/);
-    const plain = renderPlain(reply, 'zh-CN');
+    expect(renderMarkdown(reply!, 'zh-CN')).toMatch(/🔥2 \*\*HighLatency\*\* · order/);
+    const plain = renderPlain(reply!, 'zh-CN');
     expect(plain).toMatch(/🔥2 HighLatency · order/);
     expect(plain).not.toMatch(/\*\*|<font|`/);
   });
@@ -55,12 +55,17 @@ describe('one reply model, a renderer per channel', () => {
       groups: [{ alertname: 'EtcdNoLeader', severity: 'critical', firing: 1, resolved: 0, firstSeen: 0, lastSeen: 0, samples: [], silence: 'alertname="EtcdNoLeader"' }],
     };
     const options = { locale: 'zh-CN' as const, timezone: 'Asia/Shanghai', fits: () => true };
-    const user = renderBatch(batch, { ...options, answer: 'here' });
+    const one = (answer: 'here' | 'aibot' | 'app' | 'nowhere') => {
+      const pages = renderBatch(batch, { ...options, answer });
+      expect(pages).toHaveLength(1);
+      return pages[0]!;
+    };
+    const user = one('here');
     expect(user.actions?.map((action) => action.command)).toEqual([expect.stringMatching(/^claim [0-9a-f]{6}$/), 'silence alertname="EtcdNoLeader" 2h', expect.stringMatching(/^alerts card [0-9a-f]{6}$/)]);
-    const group = renderBatch(batch, { ...options, answer: 'aibot' });
+    const group = one('aibot');
     expect(group.actions).toBeUndefined();
     expect(renderMarkdown(group, 'zh-CN')).toMatch(/在群里 @wekube 发送：silence alertname="EtcdNoLeader" 2h/);
-    expect(renderMarkdown(renderBatch(batch, { ...options, answer: 'app' }), 'zh-CN')).toMatch(/在企业微信的 wekube 应用里发送/);
-    expect(renderMarkdown(renderBatch(batch, { ...options, answer: 'nowhere' }), 'zh-CN')).not.toMatch(/发送|回复/);
+    expect(renderMarkdown(one('app'), 'zh-CN')).toMatch(/在企业微信的 wekube 应用里发送/);
+    expect(renderMarkdown(one('nowhere'), 'zh-CN')).not.toMatch(/发送|回复/);
   });
 });

@@ -150,6 +150,19 @@ describe.each(backends)('WeCom client and outbox on $name', (current) => {
     expect(sends()[4]!.at - digest!.at).toBeGreaterThanOrEqual(290);
   });
 
+  it('tells a producer of many messages how many it may queue and still leave a third of each window for replies', async () => {
+    const { fake, outbox } = await setup({ limits: { user: [{ windowMs: 60_000, max: 30 }], chat: [{ windowMs: 60_000, max: 200 }], robot: [{ windowMs: 60_000, max: 20 }] } });
+    expect(outbox.room({ user: 'lisi' })).toBe(20);
+    expect(outbox.room({ robot: 'robot-key' })).toBe(13);
+    for (let i = 0; i < 5; i++) await outbox.enqueue({ user: 'lisi' }, `m${i}`, 'text');
+    await waitFor(() => fake.shown('user:lisi').length === 5);
+    expect(outbox.room({ user: 'lisi' })).toBe(15);
+    for (let i = 0; i < 30; i++) await outbox.enqueue({ user: 'lisi' }, `n${i}`, 'text');
+    // Sent and queued use up the share; a producer may still send one (the outbox spaces it).
+    expect(outbox.room({ user: 'lisi' })).toBe(1);
+    expect(outbox.room({ user: 'zhangsan' })).toBe(20);
+  });
+
   it('resends after a timeout, and WeCom shows the message once (duplicate check)', async () => {
     const { fake, outbox } = await setup({ timeoutMs: 200 });
     fake.inject('/cgi-bin/message/send', { delayMs: 1000 });

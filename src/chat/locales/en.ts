@@ -245,6 +245,8 @@ export const en: Record<MessageKey, string> = {
   'alerts.immediateTitle': 'Urgent alerts: {firing} firing, {resolved} resolved',
   'alerts.firingOne': '🔴 {alertname} firing ({severity})',
   'alerts.resolvedOne': '✅ {alertname} resolved',
+  'alerts.digestContinued': 'Alert digest (continued)',
+  'alerts.immediateContinued': 'Urgent alerts (continued)',
   'alerts.omitted': '{groups} more groups with {alerts} alerts are not listed.',
   'alerts.openAlertmanager': 'Open in Alertmanager',
   'alerts.silenceHint': 'To silence, send: silence {matchers} 2h',

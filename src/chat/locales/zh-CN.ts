@@ -244,6 +244,8 @@ export const zhCN = {
   'alerts.immediateTitle': '紧急告警：{firing} 条触发，{resolved} 条恢复',
   'alerts.firingOne': '🔴 {alertname} 触发（{severity}）',
   'alerts.resolvedOne': '✅ {alertname} 已恢复',
+  'alerts.digestContinued': '告警摘要（续）',
+  'alerts.immediateContinued': '紧急告警（续）',
   'alerts.omitted': '另有 {groups} 组共 {alerts} 条告警未列出。',
   'alerts.openAlertmanager': '在 Alertmanager 中查看',
   'alerts.silenceHint': '需要静默时发送：silence {matchers} 2h',
