@@ -66,10 +66,10 @@ export interface Wekube {
   stop(): Promise<void>;
 }
 
-/** The composition root: config → store → channel → router → HTTP. Everything else is wired from here. */
 /** How long an idle client connection is kept: longer than Go's 90 s idle timeout, so the client always closes first. */
 export const KEEP_ALIVE_MS = 120_000;
 
+/** The composition root: config → store → channel → router → HTTP. Everything else is wired from here. */
 export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   const { config } = options;
   const clock = options.clock ?? systemClock;

@@ -389,7 +389,7 @@ export class AlertEngine {
           // A storm's digest due before its window ends waits until the recipient's rate windows have room for all
           // of it (they free up as earlier messages age out); anything else goes now, naming what its room holds.
           if (batch.kind === 'digest' && now < batch.openedAt + config.alerts.digestWindow) {
-            await this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [batch.id]);
+            await this.#handBack(batch.id);
             continue;
           }
           pages = render(room);
@@ -407,10 +407,15 @@ export class AlertEngine {
       } catch (error) {
         logger.error({ err: error, batch: batch.id }, 'alert batch could not be sent; will try again');
         // Back to the due ones, for the next tick; when even that fails, its claim goes stale and is taken again.
-        await this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [batch.id]).catch(() => {});
+        await this.#handBack(batch.id).catch(() => {});
       }
     }
     if (now - this.#prunedAt >= 60_000) await this.#prune(now);
+  }
+
+  /** Gives a claimed batch back to the due ones, for a later tick. */
+  #handBack(id: number): Promise<number> {
+    return this.sql.run('UPDATE alert_batches SET flushing = 0 WHERE id = ?', [id]);
   }
 
   /** Forgets resolved alerts past retention and firing ones not seen for long; indexed, so its cost is what it removes. */

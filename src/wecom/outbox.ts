@@ -214,8 +214,7 @@ export class Outbox {
     const queued = this.#queues.get(key)?.length ?? 0;
     let room = Infinity;
     for (const { windowMs, max } of this.#limits[targetKind(target)]) {
-      const used = sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS).length + queued;
-      room = Math.min(room, Math.floor(max * (1 - REPLY_SHARE)) - used);
+      room = Math.min(room, Math.floor(max * (1 - REPLY_SHARE)) - sentWithin(sent, windowMs, now).length - queued);
     }
     return Math.max(1, room);
   }
@@ -379,7 +378,7 @@ export class Outbox {
     else this.#sent.set(key, sent);
     let allowedAt = now;
     for (const { windowMs, max } of windows) {
-      const inWindow = sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS);
+      const inWindow = sentWithin(sent, windowMs, now);
       if (inWindow.length >= max) allowedAt = Math.max(allowedAt, inWindow[inWindow.length - max]! + windowMs + WINDOW_MARGIN_MS + 1);
     }
     return allowedAt;
@@ -550,6 +549,9 @@ export class Outbox {
     });
   }
 }
+
+/** The send times that count in a window ending now (a little wider than WeCom's). */
+const sentWithin = (sent: number[], windowMs: number, now: number): number[] => sent.filter((at) => at > now - windowMs - WINDOW_MARGIN_MS);
 
 /** Earliest first, for the heap of recipients by when their next message may go. */
 const byTime = (a: { at: number }, b: { at: number }) => a.at - b.at;

@@ -21,14 +21,15 @@ export interface RunningAlertmanager {
 
 /**
  * The real Alertmanager from Debian's prometheus-alertmanager, on loopback, with one route to wekube's webhook:
- * short group timers so tests see changes within seconds, send_resolved on, the bearer token set.
+ * short group timers so tests see changes within seconds, send_resolved on, the bearer token set. `config` replaces
+ * that route and receiver with a whole configuration of the caller's.
  */
-export async function startAlertmanager(options: { webhookUrl: string; token?: string }): Promise<RunningAlertmanager> {
+export async function startAlertmanager(options: { webhookUrl: string; token?: string } | { config: Record<string, unknown> }): Promise<RunningAlertmanager> {
   if (!existsSync(ALERTMANAGER_BINARY)) {
     throw new Error(`${ALERTMANAGER_BINARY} is missing: install Debian's prometheus-alertmanager (apt-get install prometheus-alertmanager; .ci/run does)`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'wekube-am-'));
-  const config = {
+  const config = 'config' in options ? options.config : {
     route: { receiver: 'wekube', group_by: ['alertname', 'app'], group_wait: '1s', group_interval: '1s', repeat_interval: '4h' },
     receivers: [
       {

@@ -3,15 +3,9 @@
 // group timers. Counts, from what the fake WeCom received, what each user was sent, what was over the limits, what
 // WeCom would have dropped, and which alerts and resolves the user never heard of. Used by the storm test and by
 // `npm run bench -- storm-vs-alertmanager`.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { FakeWecom, type Delivery } from '../fakes/wecom-server.js';
-import { ALERTMANAGER_BINARY } from './alertmanager.js';
+import { startAlertmanager } from './alertmanager.js';
 import { WECOM, writeConfig } from './bot.js';
-import { freePort } from './ports.js';
 import { startWekubeProcess } from './process.js';
 import { waitFor } from './wait.js';
 
@@ -39,41 +33,25 @@ function storm(count: number, critical: number): StormAlert[] {
   });
 }
 
-async function startAlertmanager(fakeUrl: string, wekubeUrl: string): Promise<{ url: string; stop(): Promise<void> }> {
-  if (!existsSync(ALERTMANAGER_BINARY)) throw new Error(`${ALERTMANAGER_BINARY} is missing: apt-get install prometheus-alertmanager`);
-  const dir = mkdtempSync(join(tmpdir(), 'wekube-am-bench-'));
-  const config = {
-    global: { wechat_api_url: `${fakeUrl}/cgi-bin/`, wechat_api_secret: WECOM.secret, wechat_api_corp_id: WECOM.corpId },
-    // The same timers for both: the ones README recommends for wekube.
-    route: {
-      receiver: 'wekube',
-      group_by: ['alertname', 'app'],
-      group_wait: '10s',
-      group_interval: '30s',
-      repeat_interval: '4h',
-      routes: [
-        { receiver: 'wechat', continue: true },
-        { receiver: 'wekube' },
-      ],
-    },
-    receivers: [
-      { name: 'wechat', wechat_configs: [{ send_resolved: true, agent_id: String(WECOM.agentId), to_user: 'am-user' }] },
-      { name: 'wekube', webhook_configs: [{ url: `${wekubeUrl}/alerts/alertmanager`, send_resolved: true }] },
+/** Alertmanager's own WeChat receiver (to am-user) and wekube's webhook on one route, with README's timers. */
+const sideBySide = (fakeUrl: string, wekubeUrl: string) => ({
+  global: { wechat_api_url: `${fakeUrl}/cgi-bin/`, wechat_api_secret: WECOM.secret, wechat_api_corp_id: WECOM.corpId },
+  route: {
+    receiver: 'wekube',
+    group_by: ['alertname', 'app'],
+    group_wait: '10s',
+    group_interval: '30s',
+    repeat_interval: '4h',
+    routes: [
+      { receiver: 'wechat', continue: true },
+      { receiver: 'wekube' },
     ],
-  };
-  writeFileSync(join(dir, 'alertmanager.yml'), stringify(config));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(ALERTMANAGER_BINARY, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=error'], { stdio: 'ignore' });
-  await waitFor(async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok ?? false, 20_000, 'alertmanager ready');
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
-}
+  },
+  receivers: [
+    { name: 'wechat', wechat_configs: [{ send_resolved: true, agent_id: String(WECOM.agentId), to_user: 'am-user' }] },
+    { name: 'wekube', webhook_configs: [{ url: `${wekubeUrl}/alerts/alertmanager`, send_resolved: true }] },
+  ],
+});
 
 /** What one user was sent in the storm, counted at the fake WeCom. */
 export interface StormFigures {
@@ -145,7 +123,7 @@ export async function stormSideBySide(options: StormOptions): Promise<StormResul
     extra: { alerts: { digestWindow: options.window, immediateSeverities: ['critical'], routes: [{ match: '', to: { user: 'wk-user' } }] } },
   });
   const wekube = await startWekubeProcess(file, options.entry);
-  const alertmanager = await startAlertmanager(fake.url, wekube.url).catch(async (error: unknown) => {
+  const alertmanager = await startAlertmanager({ config: sideBySide(fake.url, wekube.url) }).catch(async (error: unknown) => {
     await wekube.stop();
     await fake.stop();
     throw error;
@@ -154,11 +132,8 @@ export async function stormSideBySide(options: StormOptions): Promise<StormResul
     const alerts = storm(options.alerts, Math.round(options.alerts * 0.117));
 
     const started = Date.now();
-    const post = async (batch: StormAlert[], endsAt?: string) => {
-      const body = batch.map((alert) => ({ labels: alert.labels, annotations: alert.annotations, startsAt: new Date(started).toISOString(), ...(endsAt ? { endsAt } : {}) }));
-      const response = await fetch(`${alertmanager.url}/api/v2/alerts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (!response.ok) throw new Error(`alertmanager refused the alerts: ${response.status}`);
-    };
+    const post = (batch: StormAlert[], endsAt?: string) =>
+      alertmanager.post(batch.map((alert) => ({ labels: alert.labels, annotations: alert.annotations, startsAt: new Date(started).toISOString(), ...(endsAt ? { endsAt } : {}) })));
     // The storm arrives over 20 seconds, as Prometheus evaluates rules; 30% resolve a minute later.
     for (let i = 0; i < alerts.length; i += 150) {
       await post(alerts.slice(i, i + 150));
