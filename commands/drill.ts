@@ -102,7 +102,7 @@ export default defineCommand({
       case 'report': {
         const id = words[0]?.replace(/^#/, '');
         if (id !== undefined && !/^\d{1,9}$/.test(id)) throw new UserError('drill.badId', { id });
-        return drills().report(id === undefined ? undefined : Number(id));
+        return drills().report(id === undefined ? undefined : Number(id), user);
       }
       case 'history': {
         const runs = await drills().history(words[0]?.toLowerCase());

@@ -5,7 +5,7 @@ import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { AlertmanagerApi } from './alerts/alertmanager-api.js';
 import { AlertClaims } from './alerts/claims.js';
-import { AlertEngine } from './alerts/engine.js';
+import { AlertEngine, RESOLVED_RETENTION_MS } from './alerts/engine.js';
 import { mountAlertIntake } from './alerts/intake.js';
 import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
 import { Subscriptions } from './alerts/subscriptions.js';
@@ -28,11 +28,13 @@ import { Clusters } from './kube/clusters.js';
 import { Registries } from './kube/registry.js';
 import { appVariables, configuredReplicas, loadTemplate, render, TemplateError } from './kube/template.js';
 import { ChecklistError, loadChecklists } from './drills/checklist.js';
-import { DrillRunner } from './drills/runner.js';
+import { DrillRunner, type DrillRunnerOptions } from './drills/runner.js';
 import { DrillRuns } from './drills/runs.js';
 import { DrillSchedules } from './drills/schedule.js';
 import { importLowdbFiles } from './store/lowdb-import.js';
 import { openStore } from './store/open.js';
+import { ViewAuth, viewKey } from './view/auth.js';
+import { mountViews } from './view/routes.js';
 import { Leadership } from './store/leadership.js';
 import { hostname } from 'node:os';
 import type { Fence, SqlClient, Statement } from './store/sql.js';
@@ -112,9 +114,11 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     const pruner = clock.every(60_000, () => void created.prune());
     stopping.push(async () => pruner.cancel());
   }
+  let wecomApi: WecomApi | undefined;
   if (wecomEnabled(config)) {
     const { wecom } = config;
     const api = new WecomApi({ apiBase: wecom.apiBase, corpId: wecom.corpId, secret: wecom.secret, agentId: wecom.agentId, logger, now });
+    wecomApi = api;
     userExists = async (userid) => {
       const answer = await api.call('/cgi-bin/user/get', undefined, { userid });
       if (answer.errcode === 0) return true;
@@ -231,6 +235,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     fence,
     now,
   });
+  const pages = viewAuth(config, wecomApi, now, logger);
   const subscriptions = await Subscriptions.open(sql);
   const owners = new OwnerDirectory(config.alerts.employees, logger.child({ part: 'alerts' }), userExists);
   void owners.verifyEmployees();
@@ -245,6 +250,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     channel: channels,
     logger: logger.child({ part: 'alerts' }),
     now,
+    page: pages && ((from, to, recipient) => pages.link(`/view/alerts?from=${from}&to=${to}`, 'user' in recipient ? recipient.user : undefined)),
   });
   metrics.sources.alertBatches = async () => (await alerts.size()).batches;
   if (!config.alerts.webhookToken) logger.warn('WEKUBE_ALERT_TOKEN is not set: anyone who can reach /alerts/alertmanager can post alerts');
@@ -269,8 +275,24 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   });
   const alertmanager = config.alerts.alertmanagerUrl ? new AlertmanagerApi(config.alerts.alertmanagerUrl) : undefined;
   const registries = new Registries(config.registries);
-  const drills = wireDrills({ config, sql, fence, clusters, registries, audit, notify, clock, logger: logger.child({ part: 'drills' }) });
+  const drills = wireDrills({
+    config,
+    sql,
+    fence,
+    clusters,
+    registries,
+    audit,
+    notify,
+    clock,
+    logger: logger.child({ part: 'drills' }),
+    page: pages && ((runId, to) => pages.link(`/view/drills/${runId}`, 'user' in to ? to.user : undefined)),
+  });
   duties.push({ start: () => drills.lead(), stop: async () => drills.stop() });
+  if (pages) {
+    mount.push((router) =>
+      mountViews(router, { config, auth: pages, access, alerts, claims, drills: drills.runs, resolvedRetentionMs: RESOLVED_RETENTION_MS, now, logger: logger.child({ part: 'view' }) }),
+    );
+  }
 
   const router: ChatRouter = new ChatRouter({
     config,
@@ -394,7 +416,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
 }
 
 /** Checklists, the runner (resuming runs a restart interrupted) and the schedules. A bad checklist stops start-up. */
-function wireDrills(parts: { config: Config; sql: SqlClient; fence?: Fence; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger }) {
+function wireDrills(parts: { config: Config; sql: SqlClient; fence?: Fence; clusters: Clusters; registries: Registries; audit: AuditLog; notify: Notify; clock: Clock; logger: Logger; page?: DrillRunnerOptions['page'] }) {
   const { config, logger } = parts;
   let checklists;
   try {
@@ -413,6 +435,7 @@ function wireDrills(parts: { config: Config; sql: SqlClient; fence?: Fence; clus
   if (checklists.size > 0) logger.info({ drills: [...checklists.keys()] }, 'drill checklists loaded');
   return {
     runner,
+    runs,
     /** Resumes the active runs (their checks and guards) and the schedules, on the leader. */
     async lead() {
       await runner.resume();
@@ -423,6 +446,22 @@ function wireDrills(parts: { config: Config; sql: SqlClient; fence?: Fence; clus
       runner.stop();
     },
   };
+}
+
+/**
+ * Who may open the pages (`/view/…`): links signed with a key derived from the WeCom secrets, and WeCom's web login
+ * when the self-built app is configured. No secrets, no pages: a link nobody can check would be a link anyone can use.
+ */
+function viewAuth(config: Config, api: WecomApi | undefined, now: () => number, logger: Logger): ViewAuth | undefined {
+  const { wecom, server } = config;
+  const key = viewKey([wecom.secret, wecom.aesKey, wecom.aibot.aesKey]);
+  if (!key) {
+    if (server.publicUrl) logger.warn('server.publicUrl is set but no WeCom secret is configured: pages are off (their links could not be signed)');
+    return undefined;
+  }
+  if (!server.publicUrl) logger.info('server.publicUrl (WEKUBE_PUBLIC_URL) is not set: messages carry no links to the pages');
+  const oauth = api && wecom.corpId && wecom.agentId !== undefined ? { base: wecom.oauthBase, corpId: wecom.corpId, agentId: wecom.agentId, api } : undefined;
+  return new ViewAuth({ key, now, publicUrl: server.publicUrl, oauth });
 }
 
 /** The generic template, rendered once for every app and environment at start-up: a bad one stops start-up. */

@@ -72,6 +72,8 @@ export interface AlertEngineOptions {
   staleFiringMs?: number;
   /** More distinct alertname/app groups than this in one batch are counted in one "other" group. */
   maxGroups?: number;
+  /** The address of a page showing every alert seen between two times, for a recipient (pages are optional). */
+  page?: (from: number, to: number, recipient: Recipient) => string | undefined;
 }
 
 export interface IngestResult {
@@ -109,6 +111,9 @@ const SAMPLED_GROUPS = 200;
  */
 const STORM_ALERTS = 100;
 const STORM_QUIET_MS = 1_500;
+
+/** Resolved alerts are kept this long (to recognise late duplicates, and for the pages), unless told otherwise. */
+export const RESOLVED_RETENTION_MS = 2 * 3_600_000;
 
 /** A flush's claim on a batch older than this never finished, and the batch is due again. */
 const CLAIM_STALE_MS = 10_000;
@@ -190,7 +195,7 @@ export class AlertEngine {
     const { config } = this.options;
     const alerts = (await this.sql.all<{ data: string }>('SELECT data FROM alerts WHERE group_id = ?', [id])).map((row) => JSON.parse(row.data) as StoredAlert);
     const state = groupState(alerts, await this.options.claims?.get(id));
-    return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.#externalURL ?? config.alerts.alertmanagerUrl, now: this.#now() });
+    return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.alertmanagerURL, now: this.#now() });
   }
 
   /** Brings the group's sent cards up to date where the channel can; `except` is a user whose card a click updates itself. */
@@ -382,7 +387,8 @@ export class AlertEngine {
     for (const batch of due) {
       try {
         const answer = 'user' in batch.recipient ? 'here' : config.wecom.aibot.token ? 'aibot' : config.wecom.agentId !== undefined ? 'app' : 'nowhere';
-        const render = (maxMessages: number) => renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate), maxMessages });
+        const page = this.options.page?.(batch.openedAt, now, batch.recipient);
+        const render = (maxMessages: number) => renderBatch(batch, { locale: config.locale, timezone: config.timezone, answer, fits: (candidate) => channel.fits(batch.recipient, candidate), maxMessages, page });
         let pages = render(MAX_MESSAGES);
         const room = channel.room?.(batch.recipient) ?? MAX_MESSAGES;
         if (pages.length > room) {
@@ -422,7 +428,7 @@ export class AlertEngine {
   async #prune(now: number): Promise<void> {
     try {
       await this.sql.batch([
-        { sql: "DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", params: [now - (this.options.resolvedRetentionMs ?? 2 * 3_600_000)] },
+        { sql: "DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", params: [now - (this.options.resolvedRetentionMs ?? RESOLVED_RETENTION_MS)] },
         { sql: "DELETE FROM alerts WHERE status = 'firing' AND last_seen < ?", params: [now - (this.options.staleFiringMs ?? 48 * 3_600_000)] },
       ]);
       this.#prunedAt = now;
@@ -437,6 +443,24 @@ export class AlertEngine {
       .map((row) => JSON.parse(row.data) as StoredAlert)
       .filter((alert) => filter(alert.labels))
       .sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
+  }
+
+  /**
+   * Alerts seen between `from` and `to` (ms), whatever their state now, oldest first: what a digest's page shows.
+   * At most `limit`; `more` says whether others were left out.
+   */
+  async seenBetween(from: number, to: number, limit: number): Promise<{ alerts: StoredAlert[]; more: boolean }> {
+    const rows = await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status IN ('firing', 'resolved') AND last_seen >= ?", [from]);
+    const alerts = rows
+      .map((row) => JSON.parse(row.data) as StoredAlert)
+      .filter((alert) => Date.parse(alert.startsAt) <= to)
+      .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
+    return { alerts: alerts.slice(0, limit), more: alerts.length > limit };
+  }
+
+  /** Alertmanager's address as its webhooks give it (else the configured one), for links to it. */
+  get alertmanagerURL(): string | undefined {
+    return this.#externalURL ?? this.options.config.alerts.alertmanagerUrl;
   }
 
   /** Alerts kept and batches waiting, for metrics and tests. */

@@ -54,6 +54,8 @@ interface RenderOptions {
   answer: 'here' | 'aibot' | 'app' | 'nowhere';
   /** How many messages the batch may take (the recipient's share of its rate limits); 1 when not given. */
   maxMessages?: number;
+  /** The page with every alert of the batch (wekube's `/view/alerts`), when pages are served. */
+  page?: string;
 }
 
 const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, error: 2, warning: 3, info: 4 };
@@ -101,6 +103,7 @@ function header(batch: Batch, groups: AlertGroup[], options: RenderOptions): Blo
 function footer(batch: Batch, groups: AlertGroup[], options: RenderOptions, omitted: { groups: number; alerts: number }): Block[] {
   const blocks: Block[] = [];
   if (omitted.groups > 0) blocks.push({ type: 'text', text: msg('alerts.omitted', omitted), tone: 'muted' });
+  if (options.page) blocks.push({ type: 'link', text: msg('alerts.openPage'), url: options.page });
   if (batch.externalURL) blocks.push({ type: 'link', text: msg('alerts.openAlertmanager'), url: batch.externalURL });
   const silence = groups.find((g) => g.firing > 0);
   const hint = options.answer === 'here' ? 'alerts.silenceHint' : options.answer === 'aibot' ? 'alerts.silenceHintAibot' : options.answer === 'app' ? 'alerts.silenceHintApp' : undefined;

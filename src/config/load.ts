@@ -21,6 +21,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly (string | n
   ['WEKUBE_ALERT_TOKEN', ['alerts', 'webhookToken']],
   ['WEKUBE_DIGEST_WINDOW', ['alerts', 'digestWindow']],
   ['ALERTMANAGER_URL', ['alerts', 'alertmanagerUrl']],
+  ['WEKUBE_PUBLIC_URL', ['server', 'publicUrl']],
 ];
 
 const WECOM_APP_KEYS = [

@@ -112,6 +112,8 @@ export const configSchema = z
       .strictObject({
         port: z.coerce.number().int().min(0).max(65535).default(8080),
         host: z.string().default('0.0.0.0'),
+        /** Where people open wekube's pages (`/view/…`); set = digests, urgent batches and drill reports link to them. */
+        publicUrl: z.url({ message: 'must be an http(s) URL such as https://wekube.example.com' }).optional(),
       })
       .prefault({}),
     store: z
@@ -135,6 +137,8 @@ export const configSchema = z
           .regex(/^[A-Za-z0-9]{43}$/, 'must be exactly 43 letters or digits (the EncodingAESKey from the WeCom admin console)')
           .optional(),
         apiBase: z.url({ message: 'must be an http(s) URL' }).default('https://qyapi.weixin.qq.com'),
+        /** Origin of WeCom's web login (网页授权 OAuth2) for the pages; tests point it at their fake. */
+        oauthBase: z.url({ message: 'must be an http(s) URL' }).default('https://open.weixin.qq.com'),
         callbackMaxSkewSeconds: z.coerce.number().int().min(0).default(300),
         messageFormat: z.enum(['markdown', 'text']).default('markdown'),
         /** How long the outbox keeps retrying a message WeCom refuses for a passing reason (outage, -1, 45009). */

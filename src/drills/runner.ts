@@ -34,6 +34,8 @@ export interface DrillRunnerOptions {
   notify: Notify;
   clock: Clock;
   logger: Logger;
+  /** The address of a run's page (its step timeline) for a recipient, when pages are served. */
+  page?: (runId: number, to: Recipient) => string | undefined;
 }
 
 export type Answer = 'done' | 'fail' | 'skip';
@@ -247,10 +249,17 @@ export class DrillRunner {
     return renderStatus(run, this.options.config, this.options.clock.now());
   }
 
-  async report(id: number | undefined): Promise<Reply> {
+  async report(id: number | undefined, user: string): Promise<Reply> {
     const run = id !== undefined ? await this.options.runs.get(id) : (await this.options.runs.recent(1))[0];
     if (!run) throw new UserError(id !== undefined ? 'drill.noRun' : 'drill.noRuns', { id: id ?? '' });
-    return renderReport(run, this.options.config, this.options.clock.now());
+    const report = renderReport(run, this.options.config, this.options.clock.now());
+    return { ...report, blocks: [...report.blocks, ...this.#pageLink(run, { user })] };
+  }
+
+  /** The link to the run's page, for one recipient (none when pages are not served). */
+  #pageLink(run: DrillRun, to: Recipient): Reply['blocks'] {
+    const url = this.options.page?.(run.id, to);
+    return url ? [{ type: 'link', text: msg('drill.openPage'), url }] : [];
   }
 
   async history(name: string | undefined): Promise<DrillRun[]> {
@@ -328,6 +337,7 @@ export class DrillRunner {
         return this.#checkPassed(run, index, phase);
       }
       const now = clock.now();
+      this.options.logger.debug({ run: run.id, step: step.id, ok: result.ok, now, deadline }, 'drill check ran');
       if (now >= deadline) return this.#checkFailed(run, index, phase);
       await this.options.runs.save(run);
       if (!told) {
@@ -406,7 +416,8 @@ export class DrillRunner {
     if (status !== 'aborted') await this.#audit(run, by ?? 'wekube', `drill end ${run.drill}`, run.status === 'passed' ? 'ok' : 'failed');
     this.options.logger.info({ run: run.id, drill: run.drill, status: run.status }, 'drill ended');
     if (emergency) await this.#announce(run, { blocks: [{ type: 'title', text: msg('drill.emergencyStop', { user: by ?? '?', env: run.environment }), tone: 'error' }] });
-    await this.#announce(run, renderReport(run, this.options.config, now));
+    const report = renderReport(run, this.options.config, now);
+    await this.#announce(run, report, (to) => ({ ...report, blocks: [...report.blocks, ...this.#pageLink(run, to)] }));
   }
 
   // ——— the guard ———
@@ -503,7 +514,8 @@ export class DrillRunner {
    * Tells the run's participants and the drill chat (`drills.to`). A step card (a reply with actions) replaces, for
    * a user who clicked the previous one, the card they clicked: the run's card moves on in place.
    */
-  async #announce(run: DrillRun, reply: Reply): Promise<void> {
+  /** Tells the participants and the drill chats; `per` tailors the reply to one recipient (a link bound to them). */
+  async #announce(run: DrillRun, reply: Reply, per: (to: Recipient) => Reply = () => reply): Promise<void> {
     const card = (reply.actions?.length ?? 0) > 0;
     const replacing = card && run.cards && Object.keys(run.cards).length > 0 ? run.cards : undefined;
     if (replacing) {
@@ -513,7 +525,7 @@ export class DrillRunner {
     const recipients: Recipient[] = [...run.participants.map((user) => ({ user })), ...this.options.config.drills.to];
     for (const to of recipients) {
       const replaces = 'user' in to ? replacing?.[to.user] : undefined;
-      await this.options.notify(to, { urgent: true, ...reply, ...(replaces ? { replaces } : {}) }).catch((error: unknown) => this.options.logger.error({ err: error, run: run.id }, 'could not queue a drill message'));
+      await this.options.notify(to, { urgent: true, ...per(to), ...(replaces ? { replaces } : {}) }).catch((error: unknown) => this.options.logger.error({ err: error, run: run.id }, 'could not queue a drill message'));
     }
   }
 

@@ -64,6 +64,7 @@ const ERRMSG: Record<number, string> = {
   40001: 'invalid credential',
   40013: 'invalid corpid',
   40014: 'invalid access_token',
+  40029: 'invalid code',
   40035: 'invalid parameter',
   40058: 'invalid Request Parameter',
   41001: 'access_token missing',
@@ -104,6 +105,13 @@ export class FakeWecom {
   /** response_code -> what it may update; single-use, 72 h (wecom-api.md §4.4). */
   #responseCodes = new Map<string, { taskId: string; users: string[]; used: boolean; expiresAt: number }>();
   url = '';
+  /**
+   * Who is using the browser that opens WeCom's web login (网页授权): a member (userid), someone outside the company
+   * (an openid only), or nobody signed in to WeCom (the page says to open the link in the WeCom client).
+   */
+  browser: { userid: string } | { openid: string } | undefined;
+  /** OAuth codes: single use, 5 minutes. */
+  readonly #oauthCodes = new Map<string, { identity: { userid: string } | { openid: string }; used: boolean; expiresAt: number }>();
   /** Group chats the app created, as appchat/create received them. */
   readonly chatsCreated: { chatid: string; name: string; owner?: string; userlist: string[] }[] = [];
 
@@ -201,6 +209,8 @@ export class FakeWecom {
       }
     }
 
+    if (url.pathname === '/connect/oauth2/authorize') return this.#authorize(url, res);
+
     const fault = this.#faults.get(url.pathname)?.shift() ?? this.#standing.get(url.pathname);
     if (fault && 'hang' in fault) return; // the socket stays open until the client aborts or stop() destroys it
     if (fault && 'http' in fault) {
@@ -230,6 +240,25 @@ export class FakeWecom {
     res.end(json);
   }
 
+  /**
+   * WeCom's web login page: for the corp's own app and scope, it sends the browser back to redirect_uri with a code
+   * (and the state) for whoever is signed in; otherwise it shows an error page, as WeCom does.
+   */
+  #authorize(url: URL, res: ServerResponse): void {
+    const page = (text: string): void => void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(`<!doctype html><title>企业微信</title><p>${text}</p>`);
+    const redirect = url.searchParams.get('redirect_uri');
+    if (url.searchParams.get('appid') !== this.options.corpId) return page('参数错误：appid');
+    if (url.searchParams.get('response_type') !== 'code' || !['snsapi_base', 'snsapi_privateinfo'].includes(url.searchParams.get('scope') ?? '')) return page('参数错误：scope');
+    if (!redirect || !/^https?:\/\//.test(redirect)) return page('redirect_uri 参数错误');
+    if (!this.browser) return page('请在企业微信客户端打开链接');
+    const code = randomBytes(24).toString('base64url');
+    this.#oauthCodes.set(code, { identity: this.browser, used: false, expiresAt: this.#now() + 5 * 60_000 });
+    const back = new URL(redirect);
+    back.searchParams.set('code', code);
+    back.searchParams.set('state', url.searchParams.get('state') ?? '');
+    res.writeHead(302, { location: back.toString() }).end();
+  }
+
   #error(errcode: number, errmsg?: string): Record<string, unknown> {
     const hint = randomBytes(8).toString('hex');
     return {
@@ -243,7 +272,7 @@ export class FakeWecom {
     if (path === '/cgi-bin/gettoken' && method === 'GET') return this.#gettoken(url);
     if (path === '/cgi-bin/webhook/send' && method === 'POST') return this.#robot(url, raw);
     if (path === '/cgi-bin/aibot/response' && method === 'POST') return this.#aibotResponse(url, raw);
-    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/appchat/create', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card'];
+    const known = ['/cgi-bin/message/send', '/cgi-bin/appchat/send', '/cgi-bin/appchat/create', '/cgi-bin/user/get', '/cgi-bin/message/update_template_card', '/cgi-bin/auth/getuserinfo'];
     if (!known.includes(path)) return NOT_FOUND;
 
     // The token is checked before anything else, and only taken from the query.
@@ -253,6 +282,12 @@ export class FakeWecom {
     if (!token) return this.#error(40014);
     if (token.expiresAt <= this.#now()) return this.#error(42001);
 
+    if (path === '/cgi-bin/auth/getuserinfo') {
+      const code = this.#oauthCodes.get(url.searchParams.get('code') ?? '');
+      if (!code || code.used || code.expiresAt <= this.#now()) return this.#error(40029);
+      code.used = true;
+      return { errcode: 0, errmsg: 'ok', ...code.identity };
+    }
     if (path === '/cgi-bin/user/get') {
       const userid = (url.searchParams.get('userid') ?? '').toLowerCase();
       if (!this.options.users.includes(userid)) return { ...this.#error(60111), department: [], order: [] };

@@ -33,7 +33,8 @@ export function writeConfig(options: { apiBase: string; dataDir?: string; extra?
     defaultEnvironment: 'test',
     server: { port: 0, host: '127.0.0.1' },
     store: { dataDir },
-    wecom: { ...WECOM, apiBase: options.apiBase, ...(options.aibot ? { aibot: AIBOT } : {}) },
+    // The fake serves WeCom's API and its web login page alike.
+    wecom: { ...WECOM, apiBase: options.apiBase, oauthBase: options.apiBase, ...(options.aibot ? { aibot: AIBOT } : {}) },
     access: {
       defaultRole: 'viewer',
       roles: {

@@ -1,0 +1,99 @@
+/** @jsxImportSource preact */
+import { durationText, formatTime, translate, type Locale, type MessageKey, type Params } from '../chat/i18n.js';
+import { textOf } from '../chat/reply.js';
+import type { DrillRun, StepStatus } from '../drills/runs.js';
+import { Timeline, type Span } from './charts.js';
+import { Page } from './layout.js';
+
+const STEP_COLORS: Record<StepStatus, string> = { passed: '#2ea121', failed: '#d83931', skipped: '#8f959e', waiting: '#3370ff', checking: '#3370ff', before: '#3370ff', pending: '#dee0e3' };
+
+export interface DrillPageInput {
+  locale: Locale;
+  timezone: string;
+  user: string;
+  run: DrillRun;
+  now: number;
+  href: (changes: Record<string, string | undefined>) => string;
+}
+
+/** One drill run: its steps on a time line with the fault-to-recovery span and the target, then each step in full. */
+export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageInput) {
+  const t = (key: MessageKey, params?: Params) => translate(locale, key, params);
+  const time = (at: number) => formatTime(locale, timezone, new Date(at));
+  const clock = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+  const ended = run.endedAt ?? now;
+  const spans: Span[] = run.steps
+    .filter((step) => step.startedAt !== undefined)
+    .map((step) => ({
+      label: step.title,
+      from: step.startedAt!,
+      to: step.endedAt ?? ended,
+      color: STEP_COLORS[step.status],
+      note: step.endedAt !== undefined ? durationText(locale, step.endedAt - step.startedAt!) : translate(locale, `drill.step.${step.status}`),
+    }));
+  const fault = run.faults[0];
+  const band = fault ? { from: fault.faultAt, to: fault.recoveredAt ?? ended, label: `${t('view.faultSpan')} ${durationText(locale, (fault.recoveredAt ?? ended) - fault.faultAt)}` } : undefined;
+  const mark = fault && run.rtoMs !== undefined ? { at: fault.faultAt + run.rtoMs, label: t('view.rtoMark', { rto: durationText(locale, run.rtoMs) }) } : undefined;
+  const title = t('view.drillTitle', { id: run.id, drill: run.drill, title: run.title });
+  return (
+    <Page locale={locale} title={`${title} · wekube`}>
+      <header>
+        <div class="top">
+          <h1>{title}</h1>
+          <a href={href({ lang: locale === 'zh-CN' ? 'en' : 'zh-CN' })}>{t('view.language')}</a>
+        </div>
+        <p class="sub">{t('view.drillSummary', { env: run.environment, status: translate(locale, `drill.status.${run.status}`), by: run.startedBy, from: time(run.startedAt) })}</p>
+      </header>
+      <main>
+        {spans.length > 0 ? (
+          <section class="card">
+            <p class="sub">{t('view.drillChartTitle')}</p>
+            <Timeline spans={spans} band={band} mark={mark} label={t('view.drillChartLabel', { steps: spans.length, from: time(run.startedAt), to: time(ended) })} tick={(at) => clock.format(at)} />
+          </section>
+        ) : null}
+        <section class="card" data-steps>
+          <table>
+            <thead>
+              <tr>
+                <th>#</th>
+                <th>{t('view.stepStatus')}</th>
+                <th>{t('view.stepBy')}</th>
+                <th>{t('view.stepTook')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {run.steps.map((step, index) => {
+                const evidence = step.evidence ?? step.beforeEvidence;
+                return (
+                  <>
+                    <tr key={step.id}>
+                      <td>{index + 1}</td>
+                      <td>
+                        <strong>{step.title}</strong>
+                        <br />
+                        <span style={{ color: STEP_COLORS[step.status] }}>{translate(locale, `drill.step.${step.status}`)}</span>
+                        {step.startedAt !== undefined ? ` · ${clock.format(step.startedAt)}` : ''}
+                      </td>
+                      <td>{step.by ?? '—'}</td>
+                      <td>{step.startedAt !== undefined && step.endedAt !== undefined ? durationText(locale, step.endedAt - step.startedAt) : '—'}</td>
+                    </tr>
+                    {evidence || step.note ? (
+                      <tr>
+                        <td />
+                        <td colSpan={3} class="note">
+                          {step.note ? `${t('view.note')}：${step.note === 'limit' ? translate(locale, 'drill.noteLimit') : step.note === 'precondition' ? translate(locale, 'drill.notePrecondition') : step.note} ` : ''}
+                          {evidence ? `${t('view.evidence')}：${textOf(locale, evidence)}` : ''}
+                        </td>
+                      </tr>
+                    ) : null}
+                  </>
+                );
+              })}
+            </tbody>
+          </table>
+        </section>
+        <p class="note">{t('view.signedInAs', { user })}</p>
+      </main>
+    </Page>
+  );
+}

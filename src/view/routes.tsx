@@ -1,0 +1,182 @@
+/** @jsxImportSource preact */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import type { Access } from '../chat/access.js';
+import { translate, type Locale } from '../chat/i18n.js';
+import type { Config } from '../config/load.js';
+import type { AlertClaims } from '../alerts/claims.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import type { DrillRuns } from '../drills/runs.js';
+import { AlertsPage, type AlertFilter } from './alerts-page.js';
+import { LOGIN_TTL_MS, SESSION_TTL_MS, type ViewAuth } from './auth.js';
+import { DrillPage } from './drill-page.js';
+import { html, Message } from './layout.js';
+
+/** The most alerts one page reads from the store (a storm of thousands fits; the rest is counted). */
+const MAX_ALERTS = 20_000;
+/** A page opened without a window shows the last hour. */
+const DEFAULT_WINDOW_MS = 3_600_000;
+
+const SESSION_COOKIE = 'wekube_view';
+const LOGIN_COOKIE = 'wekube_login';
+
+export interface ViewParts {
+  config: Config;
+  auth: ViewAuth;
+  access: Access;
+  alerts: AlertEngine;
+  claims: AlertClaims;
+  drills?: DrillRuns;
+  /** How long resolved alerts are kept (what a page can still show). */
+  resolvedRetentionMs: number;
+  now: () => number;
+  logger: Logger;
+}
+
+/**
+ * `GET /view/…`: pages for people (SPEC §3). Every page needs a session; a link's token or WeCom's web login gives
+ * one (auth.ts). The page's command must be allowed to the user as in the chat.
+ */
+export function mountViews(router: Router, parts: ViewParts): void {
+  const { auth, access } = parts;
+
+  /** The user of this request, or undefined when the answer (a redirect or a refusal) has been given. */
+  function viewer(ctx: Context, locale: Locale): string | undefined {
+    const token = typeof ctx.query.t === 'string' ? ctx.query.t : undefined;
+    if (token !== undefined) {
+      const user = auth.linkUser(token);
+      if (user) {
+        startSession(ctx, user);
+        // The token leaves the address at once: not in the history, not in what is shared from here.
+        const clean = new URL(ctx.href);
+        clean.searchParams.delete('t');
+        ctx.redirect(`${clean.pathname}${clean.search}`);
+        return undefined;
+      }
+    } else {
+      const session = ctx.cookies.get(SESSION_COOKIE);
+      const user = session ? auth.sessionUser(session) : undefined;
+      if (user) return user;
+    }
+    if (auth.canLogin) {
+      const { state, url } = auth.startLogin();
+      const back = new URL(ctx.href);
+      back.searchParams.delete('t');
+      ctx.cookies.set(LOGIN_COOKIE, `${state}.${Buffer.from(`${back.pathname}${back.search}`).toString('base64url')}`, cookieOptions(ctx, LOGIN_TTL_MS));
+      ctx.redirect(url);
+      return undefined;
+    }
+    refuse(ctx, locale, 401, 'view.noLogin');
+    return undefined;
+  }
+
+  function startSession(ctx: Context, user: string): void {
+    ctx.cookies.set(SESSION_COOKIE, auth.session(user), cookieOptions(ctx, SESSION_TTL_MS));
+  }
+
+  /** Whether the user may use the page's command; else the refusal is the answer. */
+  function allowed(ctx: Context, locale: Locale, user: string, command: 'alerts' | 'drill'): boolean {
+    const decision = access.allows(access.user(user), { name: command, permission: command, environment: false });
+    if (decision.ok) return true;
+    parts.logger.info({ user, command }, 'page refused: the roles do not allow its command');
+    refuse(ctx, locale, 403, 'view.forbidden', { roles: access.user(user).roles.join(', '), command });
+    return false;
+  }
+
+  router.get('/view/login', async (ctx) => {
+    const locale = parts.config.locale;
+    const kept = ctx.cookies.get(LOGIN_COOKIE) ?? '';
+    const [state, back] = kept.split('.');
+    ctx.cookies.set(LOGIN_COOKIE, null, cookieOptions(ctx, 0));
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
+    if (!auth.canLogin || !state || ctx.query.state !== state || !code) return refuse(ctx, locale, 400, 'view.loginFailed');
+    const result = await auth.finishLogin(code);
+    if (!result.member) {
+      parts.logger.info({ reason: result.reason }, 'page login refused');
+      return refuse(ctx, locale, result.reason === 'outsider' ? 403 : 400, result.reason === 'outsider' ? 'view.outsider' : 'view.loginFailed');
+    }
+    startSession(ctx, result.userid);
+    const target = back ? Buffer.from(back, 'base64url').toString() : '/view/alerts';
+    // Only back to a page of ours: never an open redirect.
+    ctx.redirect(target.startsWith('/view/') && !target.startsWith('/view/login') ? target : '/view/alerts');
+  });
+
+  router.get('/view/alerts', async (ctx) => {
+    const locale = localeOf(ctx, parts.config.locale);
+    const user = viewer(ctx, locale);
+    if (!user || !allowed(ctx, locale, user, 'alerts')) return;
+    const now = parts.now();
+    const to = timeParam(ctx.query.to) ?? now;
+    const from = Math.min(timeParam(ctx.query.from) ?? to - DEFAULT_WINDOW_MS, to);
+    const { alerts, more } = await parts.alerts.seenBetween(from, to, MAX_ALERTS);
+    const status = ctx.query.status === 'firing' || ctx.query.status === 'resolved' ? ctx.query.status : undefined;
+    const filter: AlertFilter = { app: textParam(ctx.query.app), severity: textParam(ctx.query.severity), status };
+    page(
+      ctx,
+      <AlertsPage
+        locale={locale}
+        timezone={parts.config.timezone}
+        user={user}
+        from={from}
+        to={to}
+        alerts={alerts}
+        more={more}
+        claims={await parts.claims.all()}
+        alertmanagerURL={parts.alerts.alertmanagerURL}
+        filter={filter}
+        page={Number(textParam(ctx.query.page) ?? 1) || 1}
+        retentionHours={Math.round(parts.resolvedRetentionMs / 3_600_000)}
+        href={(changes) => hrefWith(ctx, { ...(changes.page ? {} : { page: undefined }), ...changes })}
+      />,
+    );
+  });
+
+  router.get('/view/drills/:id', async (ctx) => {
+    const locale = localeOf(ctx, parts.config.locale);
+    const user = viewer(ctx, locale);
+    if (!user || !allowed(ctx, locale, user, 'drill')) return;
+    const run = /^\d{1,9}$/.test(ctx.params.id ?? '') ? await parts.drills?.get(Number(ctx.params.id)) : undefined;
+    if (!run) return refuse(ctx, locale, 404, 'view.notFound');
+    page(ctx, <DrillPage locale={locale} timezone={parts.config.timezone} user={user} run={run} now={parts.now()} href={(changes) => hrefWith(ctx, changes)} />);
+  });
+}
+
+function page(ctx: Context, body: preact.VNode): void {
+  ctx.set(PAGE_HEADERS);
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html(body);
+}
+
+function refuse(ctx: Context, locale: Locale, status: number, key: 'view.noLogin' | 'view.forbidden' | 'view.loginFailed' | 'view.outsider' | 'view.notFound', params: Record<string, string> = {}): void {
+  const title = translate(locale, status === 404 ? 'view.notFound' : status === 403 ? 'view.forbiddenTitle' : 'view.loginFailed');
+  page(ctx, <Message locale={locale} title={status === 403 || status === 404 ? title : 'wekube'} text={translate(locale, key, params)} />);
+  ctx.status = status;
+}
+
+/** Private pages: never cached, never framed, no script at all, nothing loaded from elsewhere. */
+const PAGE_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+};
+
+function cookieOptions(ctx: Context, maxAge: number) {
+  return { httpOnly: true, sameSite: 'lax' as const, path: '/view', secure: ctx.secure, overwrite: true, maxAge };
+}
+
+const localeOf = (ctx: Context, fallback: Locale): Locale => (ctx.query.lang === 'en' ? 'en' : ctx.query.lang === 'zh-CN' ? 'zh-CN' : fallback);
+const textParam = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, 200) : undefined);
+const timeParam = (value: unknown): number | undefined => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined);
+
+/** This page's path and query with some parameters changed (undefined removes one). */
+function hrefWith(ctx: Context, changes: Record<string, string | undefined>): string {
+  const url = new URL(ctx.href);
+  url.searchParams.delete('t');
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === undefined) url.searchParams.delete(key);
+    else url.searchParams.set(key, value);
+  }
+  return `${url.pathname}${url.search}`;
+}
