@@ -344,8 +344,11 @@ export class DrillRunner {
         told = true;
         await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.waiting', { step: step.title, left: durationText(this.#locale, deadline - now) }), tone: 'muted' }, { type: 'text', text: result.evidence, tone: 'muted' }] });
       }
+      // Saving and telling took time: the next round is counted from now, and never past the limit.
+      const left = deadline - clock.now();
+      if (left <= 0) return this.#checkFailed(run, index, phase);
       try {
-        await clock.sleep(Math.min(check.interval, deadline - now), signal);
+        await clock.sleep(Math.min(check.interval, left), signal);
       } catch {
         return;
       }
