@@ -345,6 +345,7 @@ export class DrillRunner {
         await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.waiting', { step: step.title, left: durationText(this.#locale, deadline - now) }), tone: 'muted' }, { type: 'text', text: result.evidence, tone: 'muted' }] });
       }
       // Saving and telling took time: the next round is counted from now, and never past the limit.
+      if (signal.aborted || run.current !== index || step.status !== phase || !isActive(run)) return;
       const left = deadline - clock.now();
       if (left <= 0) return this.#checkFailed(run, index, phase);
       try {
