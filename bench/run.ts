@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   'storm-vs-alertmanager': () => import('./storm-vs-alertmanager.js'),
   'state-growth': () => import('./state-growth.js'),
   'audit-append': () => import('./audit-append.js'),
+  'view-page': () => import('./view-page.js'),
 };
 
 const [name, ...argv] = process.argv.slice(2);

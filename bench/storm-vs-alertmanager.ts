@@ -18,6 +18,7 @@ export async function run(argv: string[]): Promise<void> {
     ['most messages in any minute', (f) => String(f.busiestMinute)],
     ['last delivery after the storm began (s)', (f) => f.lastShown.toFixed(0)],
     ['last message sent, shown or dropped (s)', (f) => f.lastSent.toFixed(0)],
+    ['delivered messages linking to every alert', (f) => String(f.pageLinks)],
   ];
   const rows: Record<string, string> = {};
   for (const [name, show] of lines) rows[name] = `${show(result.alertmanager).padStart(14)}  ${show(result.wekube).padStart(14)}`;

@@ -10,6 +10,8 @@ describe('an alert storm through the real Alertmanager', () => {
     // Alertmanager's own receiver, for comparison: it floods the user and WeCom drops most of it.
     expect(alertmanager.dropped).toBeGreaterThan(1000);
     expect(wekube).toMatchObject({ unnamed: 0, unnamedCritical: 0, resolvesHeard: 900, overLimit: 0, dropped: 0 });
+    // Each digest and urgent batch links to the page with all of it.
+    expect(wekube.pageLinks).toBeGreaterThan(0);
     // Alerts keep to two thirds of the member's 30 a minute; the rest is left for replies.
     expect(wekube.busiestMinute).toBeLessThanOrEqual(20);
     // The last news (a burst of critical resolves, 10 s after the first of them went) within 15 s of Alertmanager's last send.

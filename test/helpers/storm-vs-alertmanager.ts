@@ -65,6 +65,8 @@ export interface StormFigures {
   /** Seconds after the storm began. */
   lastShown: number;
   lastSent: number;
+  /** Delivered messages that link to a page with every alert. */
+  pageLinks: number;
 }
 
 function figures(fake: FakeWecom, user: string, alerts: StormAlert[], started: number, resolveMark: RegExp): StormFigures {
@@ -93,6 +95,7 @@ function figures(fake: FakeWecom, user: string, alerts: StormAlert[], started: n
     busiestMinute: busiest,
     lastShown: (last - started) / 1000,
     lastSent: ((times.at(-1) ?? started) - started) / 1000,
+    pageLinks: shown.filter((d) => d.content.includes('/view/alerts?')).length,
   };
 }
 
@@ -120,7 +123,11 @@ export async function stormSideBySide(options: StormOptions): Promise<StormResul
   await fake.start();
   const { file } = writeConfig({
     apiBase: fake.url,
-    extra: { alerts: { digestWindow: options.window, immediateSeverities: ['critical'], routes: [{ match: '', to: { user: 'wk-user' } }] } },
+    extra: {
+      // Links to the pages ride in the messages (and take their bytes), as in production.
+      server: { port: 0, host: '127.0.0.1', publicUrl: 'https://wekube.example.com' },
+      alerts: { digestWindow: options.window, immediateSeverities: ['critical'], routes: [{ match: '', to: { user: 'wk-user' } }] },
+    },
   });
   const wekube = await startWekubeProcess(file, options.entry);
   const alertmanager = await startAlertmanager({ config: sideBySide(fake.url, wekube.url) }).catch(async (error: unknown) => {
