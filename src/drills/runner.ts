@@ -344,7 +344,8 @@ export class DrillRunner {
         told = true;
         await this.#announce(run, { blocks: [{ type: 'text', text: msg('drill.waiting', { step: step.title, left: durationText(this.#locale, deadline - now) }), tone: 'muted' }, { type: 'text', text: result.evidence, tone: 'muted' }] });
       }
-      // Saving and telling took time: the next round is counted from now, and never past the limit.
+      // Saving and telling took time: the step may have been answered meanwhile, and the next round counts from
+      // now, never past the limit.
       if (signal.aborted || run.current !== index || step.status !== phase || !isActive(run)) return;
       const left = deadline - clock.now();
       if (left <= 0) return this.#checkFailed(run, index, phase);
@@ -516,9 +517,9 @@ export class DrillRunner {
 
   /**
    * Tells the run's participants and the drill chat (`drills.to`). A step card (a reply with actions) replaces, for
-   * a user who clicked the previous one, the card they clicked: the run's card moves on in place.
+   * a user who clicked the previous one, the card they clicked: the run's card moves on in place. `per` tailors the
+   * reply to one recipient (a page link bound to them).
    */
-  /** Tells the participants and the drill chats; `per` tailors the reply to one recipient (a link bound to them). */
   async #announce(run: DrillRun, reply: Reply, per: (to: Recipient) => Reply = () => reply): Promise<void> {
     const card = (reply.actions?.length ?? 0) > 0;
     const replacing = card && run.cards && Object.keys(run.cards).length > 0 ? run.cards : undefined;

@@ -151,33 +151,31 @@ function AlertEntry({ alert, claim, input, t, time, color }: { alert: StoredAler
         <dt>{t('view.claimedBy')}</dt>
         <dd>{claim ? `${claim.claimedBy} · ${time(claim.claimedAt)}` : t('view.unclaimed')}</dd>
       </dl>
-      <dl>
-        <dt>{t('view.labels')}</dt>
-        <dd />
-        {Object.entries(alert.labels).map(([key, value]) => (
-          <>
-            <dt>{key}</dt>
-            <dd>{value}</dd>
-          </>
-        ))}
-      </dl>
-      {Object.keys(alert.annotations).length > 0 ? (
-        <dl>
-          <dt>{t('view.annotations')}</dt>
-          <dd />
-          {Object.entries(alert.annotations).map(([key, value]) => (
-            <>
-              <dt>{key}</dt>
-              <dd>{value}</dd>
-            </>
-          ))}
-        </dl>
-      ) : null}
+      <Pairs title={t('view.labels')} pairs={alert.labels} />
+      <Pairs title={t('view.annotations')} pairs={alert.annotations} />
       <p class="links">
         {alertmanager ? <a href={`${alertmanager.replace(/\/$/, '')}/#/alerts?filter=${encodeURIComponent(`{${matchers}}`)}`}>{t('view.inAlertmanager')}</a> : null}
         {source ? <a href={source}>{t('view.source')}</a> : null}
       </p>
     </details>
+  );
+}
+
+/** Labels or annotations, one per line under a heading (none when empty). */
+function Pairs({ title, pairs }: { title: string; pairs: Record<string, string> }) {
+  const entries = Object.entries(pairs);
+  if (entries.length === 0) return null;
+  return (
+    <dl>
+      <dt>{title}</dt>
+      <dd />
+      {entries.map(([key, value]) => (
+        <>
+          <dt>{key}</dt>
+          <dd>{value}</dd>
+        </>
+      ))}
+    </dl>
   );
 }
 

@@ -35,6 +35,8 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
   const band = fault ? { from: fault.faultAt, to: fault.recoveredAt ?? ended, label: `${t('view.faultSpan')} ${durationText(locale, (fault.recoveredAt ?? ended) - fault.faultAt)}` } : undefined;
   const mark = fault && run.rtoMs !== undefined ? { at: fault.faultAt + run.rtoMs, label: t('view.rtoMark', { rto: durationText(locale, run.rtoMs) }) } : undefined;
   const title = t('view.drillTitle', { id: run.id, drill: run.drill, title: run.title });
+  const colon = locale === 'zh-CN' ? '：' : ': ';
+  const noteText = (note: string) => (note === 'limit' ? translate(locale, 'drill.noteLimit') : note === 'precondition' ? translate(locale, 'drill.notePrecondition') : note);
   return (
     <Page locale={locale} title={`${title} · wekube`}>
       <header>
@@ -81,8 +83,8 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
                       <tr>
                         <td />
                         <td colSpan={3} class="note">
-                          {step.note ? `${t('view.note')}：${step.note === 'limit' ? translate(locale, 'drill.noteLimit') : step.note === 'precondition' ? translate(locale, 'drill.notePrecondition') : step.note} ` : ''}
-                          {evidence ? `${t('view.evidence')}：${textOf(locale, evidence)}` : ''}
+                          {step.note ? `${t('view.note')}${colon}${noteText(step.note)} ` : ''}
+                          {evidence ? `${t('view.evidence')}${colon}${textOf(locale, evidence)}` : ''}
                         </td>
                       </tr>
                     ) : null}

@@ -149,8 +149,8 @@ function page(ctx: Context, body: preact.VNode): void {
 }
 
 function refuse(ctx: Context, locale: Locale, status: number, key: 'view.noLogin' | 'view.forbidden' | 'view.loginFailed' | 'view.outsider' | 'view.notFound', params: Record<string, string> = {}): void {
-  const title = translate(locale, status === 404 ? 'view.notFound' : status === 403 ? 'view.forbiddenTitle' : 'view.loginFailed');
-  page(ctx, <Message locale={locale} title={status === 403 || status === 404 ? title : 'wekube'} text={translate(locale, key, params)} />);
+  const title = status === 404 ? translate(locale, 'view.notFound') : status === 403 ? translate(locale, 'view.forbiddenTitle') : 'wekube';
+  page(ctx, <Message locale={locale} title={title} text={translate(locale, key, params)} />);
   ctx.status = status;
 }
 
