@@ -446,7 +446,8 @@ export class AlertEngine {
   }
 
   /**
-   * Alerts seen between `from` and `to` (ms), whatever their state now, oldest first: what a digest's page shows.
+   * Alerts seen between `from` and `to` (ms), whatever their state now, oldest first (then by fingerprint): what a
+   * digest's page shows.
    * At most `limit`; `more` says whether others were left out.
    */
   async seenBetween(from: number, to: number, limit: number): Promise<{ alerts: StoredAlert[]; more: boolean }> {
@@ -454,7 +455,7 @@ export class AlertEngine {
     const alerts = rows
       .map((row) => JSON.parse(row.data) as StoredAlert)
       .filter((alert) => Date.parse(alert.startsAt) <= to)
-      .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt));
+      .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || (a.fingerprint < b.fingerprint ? -1 : 1));
     return { alerts: alerts.slice(0, limit), more: alerts.length > limit };
   }
 

@@ -84,7 +84,7 @@ afterAll(async () => {
   for (const db of opened) await db.close().catch(() => {});
 });
 
-async function engine(extra?: Record<string, unknown>) {
+async function engine(extra?: Record<string, unknown>, options: { page?: (from: number, to: number, recipient: Recipient) => string } = {}) {
   settings ??= config(extra);
   const db = await backend.open(place);
   opened.push(db);
@@ -93,7 +93,7 @@ async function engine(extra?: Record<string, unknown>) {
   const owners = new OwnerDirectory(settings.config.alerts.employees, logger);
   return {
     db,
-    engine: await AlertEngine.open(channel.sql, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock }),
+    engine: await AlertEngine.open(channel.sql, { config: settings.config, subscriptions, owners, routes: parseRoutes(settings.config), channel, logger, now: () => clock, ...options }),
   };
 }
 
@@ -145,6 +145,28 @@ describe.each(backends)('the alert engine on $name', (current) => {
     await e.tick();
     expect(channel.to('user:zhangsan')).toHaveLength(1);
     expect(channel.to('user:zhangsan')[0]!.text).toMatch(/告警摘要：1 条触发/);
+  });
+
+  it('links a batch to the page of what was seen in its window, which reads those alerts as they are now', async () => {
+    const { engine: e } = await engine(undefined, { page: (from, to, recipient) => `https://wekube.example/view/alerts?from=${from}&to=${to}&for=${recipientKey(recipient)}` });
+    await e.ingest(webhook([alert(9)]));
+    clock += WINDOW;
+    await e.tick();
+    clock += 60_000;
+    const opened = clock;
+    await e.ingest(webhook([alert(1), alert(2)]));
+    clock += WINDOW;
+    await e.tick();
+    const [, digest] = channel.to('user:zhangsan');
+    expect(digest!.text).toContain(`[查看全部告警（时间线、筛选）](https://wekube.example/view/alerts?from=${opened}&to=${clock}&for=user:zhangsan)`);
+    const flushed = clock;
+    clock += 60_000;
+    await e.ingest(webhook([alert(1, { status: 'resolved', endsAt: new Date(clock).toISOString() }), alert(2)]));
+    // Alert 9, last seen before the window, is not in it; alert 1 is, resolved now.
+    const { alerts, more } = await e.seenBetween(opened, flushed, 100);
+    expect(alerts.map((a) => [a.fingerprint, a.status])).toEqual([['fp1', 'resolved'], ['fp2', 'firing']]);
+    expect(more).toBe(false);
+    expect((await e.seenBetween(opened, flushed, 1)).more).toBe(true);
   });
 
   it('holds non-urgent alerts in the digest until its window ends, then sends one message', async () => {
