@@ -37,9 +37,12 @@ export class ViewAuth {
     return this.options.oauth !== undefined && this.options.publicUrl !== undefined;
   }
 
-  /** The page's address for a message: bound to `user` when the message goes to one person, else plain (login). */
+  /**
+   * The page's address for a message: bound to `user` when the message goes to one person, else plain, for readers
+   * who log in (none without WeCom's web login: nobody could open it).
+   */
   link(path: string, user?: string): string | undefined {
-    if (!this.options.publicUrl) return undefined;
+    if (!this.options.publicUrl || (!user && !this.canLogin)) return undefined;
     const url = new URL(path, this.options.publicUrl);
     if (user) url.searchParams.set('t', this.#sign('link', user, this.options.now() + LINK_TTL_MS));
     return url.toString();

@@ -30,8 +30,10 @@ describe('page links and sessions', () => {
     for (const junk of ['', '.', '..', 'a.b.c.d', 'zzz.bGlzaQ.', `${token}x`]) expect(auth.linkUser(junk)).toBeUndefined();
   });
 
-  it('gives a group chat a plain link (its readers log in), and no link at all without a public address', () => {
-    expect(auth.link('/view/alerts')).toBe('https://wekube.example.com/view/alerts');
+  it('gives a group chat a plain link (its readers log in), and no link at all without a public address or a way to log in', () => {
+    const login = new ViewAuth({ key, now: () => now, publicUrl: 'https://wekube.example.com/', oauth: { base: 'https://open.weixin.qq.com', corpId: 'wwcorp', agentId: 1000002, api: { call: async () => ({ errcode: 0, errmsg: 'ok' }) } } });
+    expect(login.link('/view/alerts')).toBe('https://wekube.example.com/view/alerts');
+    expect(auth.link('/view/alerts')).toBeUndefined();
     expect(new ViewAuth({ key, now: () => now }).link('/view/alerts', 'lisi')).toBeUndefined();
     expect(viewKey([undefined, ''])).toBeUndefined();
   });
