@@ -1,4 +1,6 @@
 /** @jsxImportSource preact */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
@@ -112,7 +114,7 @@ export function mountViews(router: Router, parts: ViewParts): void {
     const { alerts, more } = await parts.alerts.seenBetween(from, to, MAX_ALERTS);
     const status = ctx.query.status === 'firing' || ctx.query.status === 'resolved' ? ctx.query.status : undefined;
     const filter: AlertFilter = { app: textParam(ctx.query.app), severity: textParam(ctx.query.severity), status };
-    page(
+    await page(
       ctx,
       <AlertsPage
         locale={locale}
@@ -138,19 +140,31 @@ export function mountViews(router: Router, parts: ViewParts): void {
     if (!user || !allowed(ctx, locale, user, 'drill')) return;
     const run = /^\d{1,9}$/.test(ctx.params.id ?? '') ? await parts.drills?.get(Number(ctx.params.id)) : undefined;
     if (!run) return refuse(ctx, locale, 404, 'view.notFound');
-    page(ctx, <DrillPage locale={locale} timezone={parts.config.timezone} user={user} run={run} now={parts.now()} href={(changes) => hrefWith(ctx, changes)} />);
+    await page(ctx, <DrillPage locale={locale} timezone={parts.config.timezone} user={user} run={run} now={parts.now()} href={(changes) => hrefWith(ctx, changes)} />);
   });
 }
 
-function page(ctx: Context, body: preact.VNode): void {
+/** Answers the page, gzipped when the browser takes it (a storm's page shrinks from about 60 KiB to under 10). */
+async function page(ctx: Context, body: preact.VNode): Promise<void> {
   ctx.set(PAGE_HEADERS);
+  ctx.vary('Accept-Encoding');
   ctx.type = 'text/html; charset=utf-8';
-  ctx.body = html(body);
+  const text = html(body);
+  if (ctx.acceptsEncodings('gzip', 'identity') !== 'gzip') {
+    ctx.body = text;
+    return;
+  }
+  ctx.set('Content-Encoding', 'gzip');
+  ctx.body = await gzipped(text);
 }
+
+const gzipped = promisify(gzip);
 
 function refuse(ctx: Context, locale: Locale, status: number, key: 'view.noLogin' | 'view.forbidden' | 'view.loginFailed' | 'view.outsider' | 'view.notFound', params: Record<string, string> = {}): void {
   const title = status === 404 ? translate(locale, 'view.notFound') : status === 403 ? translate(locale, 'view.forbiddenTitle') : 'wekube';
-  page(ctx, <Message locale={locale} title={title} text={translate(locale, key, params)} />);
+  ctx.set(PAGE_HEADERS);
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html(<Message locale={locale} title={title} text={translate(locale, key, params)} />);
   ctx.status = status;
 }
 

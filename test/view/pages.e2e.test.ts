@@ -160,6 +160,7 @@ describe('the alerts page', () => {
     // The token is swapped for a session at once: it is not left in the address bar.
     expect(new URL(page.url()).searchParams.has('t')).toBe(false);
     expect(response?.headers()['cache-control']).toBe('no-store');
+    expect(response?.headers()['content-encoding']).toBe('gzip');
     await expect.poll(() => page.locator('h1').textContent()).toBe('告警');
     expect(await page.locator('[data-counts]').textContent()).toBe('共 60 条：48 条触发中，12 条已恢复');
     // 50 on the first page, critical and firing first.
