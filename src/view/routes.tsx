@@ -46,26 +46,19 @@ export function mountViews(router: Router, parts: ViewParts): void {
   /** The user of this request, or undefined when the answer (a redirect or a refusal) has been given. */
   function viewer(ctx: Context, locale: Locale): string | undefined {
     const token = typeof ctx.query.t === 'string' ? ctx.query.t : undefined;
-    if (token !== undefined) {
-      const user = auth.linkUser(token);
-      if (user) {
-        startSession(ctx, user);
-        // The token leaves the address at once: not in the history, not in what is shared from here.
-        const clean = new URL(ctx.href);
-        clean.searchParams.delete('t');
-        ctx.redirect(`${clean.pathname}${clean.search}`);
-        return undefined;
-      }
-    } else {
-      const session = ctx.cookies.get(SESSION_COOKIE);
-      const user = session ? auth.sessionUser(session) : undefined;
-      if (user) return user;
+    const linked = token !== undefined ? auth.linkUser(token) : undefined;
+    if (linked) startSession(ctx, linked);
+    const session = ctx.cookies.get(SESSION_COOKIE);
+    const user = linked ?? (session ? auth.sessionUser(session) : undefined);
+    if (user && token !== undefined) {
+      // The token leaves the address at once: not in the history, not in what is shared from here.
+      ctx.redirect(hrefWith(ctx, {}));
+      return undefined;
     }
+    if (user) return user;
     if (auth.canLogin) {
       const { state, url } = auth.startLogin();
-      const back = new URL(ctx.href);
-      back.searchParams.delete('t');
-      ctx.cookies.set(LOGIN_COOKIE, `${state}.${Buffer.from(`${back.pathname}${back.search}`).toString('base64url')}`, cookieOptions(ctx, LOGIN_TTL_MS));
+      ctx.cookies.set(LOGIN_COOKIE, `${state}.${Buffer.from(hrefWith(ctx, {})).toString('base64url')}`, cookieOptions(ctx, LOGIN_TTL_MS));
       ctx.redirect(url);
       return undefined;
     }
@@ -184,7 +177,7 @@ const localeOf = (ctx: Context, fallback: Locale): Locale => (ctx.query.lang ===
 const textParam = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value.slice(0, 200) : undefined);
 const timeParam = (value: unknown): number | undefined => (typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined);
 
-/** This page's path and query with some parameters changed (undefined removes one). */
+/** This page's path and query with some parameters changed (undefined removes one), never with a link's token. */
 function hrefWith(ctx: Context, changes: Record<string, string | undefined>): string {
   const url = new URL(ctx.href);
   url.searchParams.delete('t');

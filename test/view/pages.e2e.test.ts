@@ -214,8 +214,11 @@ describe('the alerts page', () => {
     expect(await page.locator('[data-counts]').textContent()).toBe('共 20 条：16 条触发中，4 条已恢复');
     expect(await page.textContent('body')).toContain('zhaoliu 已登录');
     expect(bot.fake.requests.filter((request) => request.path === '/cgi-bin/auth/getuserinfo')).toHaveLength(1);
-    // A second look needs no second login.
+    // A second look needs no second login, even through a link whose token is no good (an old message's).
     await page.goto(target);
+    expect((await page.goto(`${target}&t=expired.bGlzaQ.bm9wZQ`))?.status()).toBe(200);
+    expect(new URL(page.url()).searchParams.has('t')).toBe(false);
+    expect(await page.textContent('body')).toContain('zhaoliu 已登录');
     expect(bot.fake.requests.filter((request) => request.path === '/cgi-bin/auth/getuserinfo')).toHaveLength(1);
     await page.context().close();
   });
