@@ -447,16 +447,17 @@ export class AlertEngine {
 
   /**
    * Alerts seen between `from` and `to` (ms), whatever their state now, oldest first (then by fingerprint): what a
-   * digest's page shows.
-   * At most `limit`; `more` says whether others were left out.
+   * digest's page shows. At most `limit` are read (firing ones first), so a page costs the same however many alerts
+   * are stored; `more` says whether others were left out.
    */
   async seenBetween(from: number, to: number, limit: number): Promise<{ alerts: StoredAlert[]; more: boolean }> {
-    const rows = await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status IN ('firing', 'resolved') AND last_seen >= ?", [from]);
+    const rows = await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status IN ('firing', 'resolved') AND last_seen >= ? ORDER BY status LIMIT ?", [from, limit + 1]);
     const alerts = rows
+      .slice(0, limit)
       .map((row) => JSON.parse(row.data) as StoredAlert)
       .filter((alert) => Date.parse(alert.startsAt) <= to)
       .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || (a.fingerprint < b.fingerprint ? -1 : 1));
-    return { alerts: alerts.slice(0, limit), more: alerts.length > limit };
+    return { alerts, more: rows.length > limit };
   }
 
   /** Alertmanager's address as its webhooks give it (else the configured one), for links to it. */
