@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     // A link as a digest to lisi carries it, made with the key the bot derives from the same secrets.
     const auth = new ViewAuth({ key: viewKey([WECOM.secret, WECOM.aesKey, undefined])!, now: Date.now, publicUrl });
-    const link = auth.link(`/view/alerts?from=${started - count * 200 - 60_000}&to=${Date.now()}`, 'lisi')!;
+    const link = auth.link(`/view/alerts?from=${started - count * 200 - 60_000}&to=${Date.now()}`, { user: 'lisi' })!;
     const session = auth.session('lisi');
     const page = new URL(link);
     page.searchParams.delete('t');

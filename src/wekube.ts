@@ -5,7 +5,7 @@ import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { AlertmanagerApi } from './alerts/alertmanager-api.js';
 import { AlertClaims } from './alerts/claims.js';
-import { AlertEngine, RESOLVED_RETENTION_MS } from './alerts/engine.js';
+import { AlertEngine } from './alerts/engine.js';
 import { mountAlertIntake } from './alerts/intake.js';
 import { OwnerDirectory, parseRoutes } from './alerts/routing.js';
 import { Subscriptions } from './alerts/subscriptions.js';
@@ -250,7 +250,7 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     channel: channels,
     logger: logger.child({ part: 'alerts' }),
     now,
-    page: pages && ((from, to, recipient) => pages.link(`/view/alerts?from=${from}&to=${to}`, 'user' in recipient ? recipient.user : undefined)),
+    page: pages && ((from, to, recipient) => pages.link(`/view/alerts?from=${from}&to=${to}`, recipient)),
   });
   metrics.sources.alertBatches = async () => (await alerts.size()).batches;
   if (!config.alerts.webhookToken) logger.warn('WEKUBE_ALERT_TOKEN is not set: anyone who can reach /alerts/alertmanager can post alerts');
@@ -285,12 +285,12 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
     notify,
     clock,
     logger: logger.child({ part: 'drills' }),
-    page: pages && ((runId, to) => pages.link(`/view/drills/${runId}`, 'user' in to ? to.user : undefined)),
+    page: pages && ((runId, to) => pages.link(`/view/drills/${runId}`, to)),
   });
   duties.push({ start: () => drills.lead(), stop: async () => drills.stop() });
   if (pages) {
     mount.push((router) =>
-      mountViews(router, { config, auth: pages, access, alerts, claims, drills: drills.runs, resolvedRetentionMs: RESOLVED_RETENTION_MS, now, logger: logger.child({ part: 'view' }) }),
+      mountViews(router, { config, auth: pages, access, alerts, claims, drills: drills.runs, now, logger: logger.child({ part: 'view' }) }),
     );
   }
 

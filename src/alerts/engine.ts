@@ -113,7 +113,7 @@ const STORM_ALERTS = 100;
 const STORM_QUIET_MS = 1_500;
 
 /** Resolved alerts are kept this long (to recognise late duplicates, and for the pages), unless told otherwise. */
-export const RESOLVED_RETENTION_MS = 2 * 3_600_000;
+const RESOLVED_RETENTION_MS = 2 * 3_600_000;
 
 /** A flush's claim on a batch older than this never finished, and the batch is due again. */
 const CLAIM_STALE_MS = 10_000;
@@ -331,9 +331,10 @@ export class AlertEngine {
     const alertname = alert.labels.alertname ?? '?';
     const app = alert.labels.app;
     let group = batch.groups.find((candidate) => !candidate.other && candidate.alertname === alertname && candidate.app === app);
-    if (!group && batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS)) group = batch.groups.find((candidate) => candidate.other);
+    const full = batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS);
+    if (!group && full) group = batch.groups.find((candidate) => candidate.other);
     if (!group) {
-      const other = batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS);
+      const other = full;
       group = {
         alertname: other ? '…' : alertname,
         app: other ? undefined : app,
@@ -428,7 +429,7 @@ export class AlertEngine {
   async #prune(now: number): Promise<void> {
     try {
       await this.sql.batch([
-        { sql: "DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", params: [now - (this.options.resolvedRetentionMs ?? RESOLVED_RETENTION_MS)] },
+        { sql: "DELETE FROM alerts WHERE status = 'resolved' AND last_seen < ?", params: [now - this.resolvedRetentionMs] },
         { sql: "DELETE FROM alerts WHERE status = 'firing' AND last_seen < ?", params: [now - (this.options.staleFiringMs ?? 48 * 3_600_000)] },
       ]);
       this.#prunedAt = now;
@@ -458,6 +459,11 @@ export class AlertEngine {
       .filter((alert) => Date.parse(alert.startsAt) <= to)
       .sort((a, b) => Date.parse(a.startsAt) - Date.parse(b.startsAt) || (a.fingerprint < b.fingerprint ? -1 : 1));
     return { alerts, more: rows.length > limit };
+  }
+
+  /** How long resolved alerts are kept: what a page can still show of them. */
+  get resolvedRetentionMs(): number {
+    return this.options.resolvedRetentionMs ?? RESOLVED_RETENTION_MS;
   }
 
   /** Alertmanager's address as its webhooks give it (else the configured one), for links to it. */

@@ -76,8 +76,6 @@ function groupLine(group: AlertGroup, options: RenderOptions): Text {
 const sampleLine = (sample: AlertGroup['samples'][number]): string =>
   `${sample.status === 'resolved' ? '✅ ' : ''}${clip(sample.instance ?? '-')}${sample.summary ? `: ${clip(sample.summary, 160)}` : ''}`;
 
-const alertsIn = (list: { firing: number; resolved: number }[]) => list.reduce((sum, g) => sum + g.firing + g.resolved, 0);
-
 /**
  * The messages a batch becomes, each within the recipient's byte limit. When one message holds every group, it
  * lists them with examples (the examples go first when space runs short). When it cannot, the groups are named in
@@ -107,22 +105,24 @@ function footer(batch: Batch, groups: AlertGroup[], options: RenderOptions, omit
   if (batch.externalURL) blocks.push({ type: 'link', text: msg('alerts.openAlertmanager'), url: batch.externalURL });
   const silence = groups.find((g) => g.firing > 0);
   const hint = options.answer === 'here' ? 'alerts.silenceHint' : options.answer === 'aibot' ? 'alerts.silenceHintAibot' : options.answer === 'app' ? 'alerts.silenceHintApp' : undefined;
-  const oneTap = batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here';
-  if (silence && hint && !oneTap && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg(hint, { matchers: silence.silence }), tone: 'muted' });
+  if (silence && hint && !isCard(batch, groups, options) && silence.silence.length <= 2 * LABEL_CHARS) blocks.push({ type: 'text', text: msg(hint, { matchers: silence.silence }), tone: 'muted' });
   return blocks;
 }
 
+/** A single group sent at once to a user is its group's card (one tap to claim or silence): no typed hint then. */
+const isCard = (batch: Batch, groups: AlertGroup[], options: RenderOptions): boolean => batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here';
+
 /** One message: every group with its examples while they fit, then without, then counted. */
 function renderDetailed(batch: Batch, groups: AlertGroup[], options: RenderOptions): { reply: Reply; omitted: number } {
+  // A single firing group sent at once to a user is its group's card: one-tap claim, silence and refresh where the
+  // channel has buttons, updated in place as the group changes.
+  const card = isCard(batch, groups, options) && groups[0]!.firing > 0 ? groups[0]! : undefined;
+  const cardId = card && groupId(card.alertname, card.app);
   const compose = (included: Block[][], omitted: AlertGroup[]): Reply => {
-    const reply: Reply = { blocks: [header(batch, groups, options), ...included.flat(), ...footer(batch, groups, options, { groups: omitted.length, alerts: alertsIn(omitted) })] };
-    // A single firing group sent at once to a user is its group's card: one-tap claim, silence and refresh where the
-    // channel has buttons, updated in place as the group changes.
-    const silence = groups.find((g) => g.firing > 0);
-    if (batch.kind === 'immediate' && groups.length === 1 && options.answer === 'here' && silence) {
-      const id = groupId(silence.alertname, silence.app);
-      reply.actions = cardActions({ id, firing: silence.firing, silence: silence.silence });
-      reply.ref = cardRef(id);
+    const reply: Reply = { blocks: [header(batch, groups, options), ...included.flat(), ...footer(batch, groups, options, { groups: omitted.length, alerts: total(omitted, 'firing') + total(omitted, 'resolved') })] };
+    if (card && cardId) {
+      reply.actions = cardActions({ id: cardId, firing: card.firing, silence: card.silence });
+      reply.ref = cardRef(cardId);
     }
     return reply;
   };

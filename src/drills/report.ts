@@ -9,6 +9,11 @@ export function clockTime(timeZone: string, at: number): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }).format(new Date(at));
 }
 
+/** A step's note as people read it: the bot's own notes (the check's limit, a failed precondition) in words. */
+export function stepNote(note: string): Text {
+  return note === 'limit' ? msg('drill.noteLimit') : note === 'precondition' ? msg('drill.notePrecondition') : note;
+}
+
 /** One fault's time to recovery against the target: "恢复用时 42 秒，在目标 5 分 之内。" */
 export function recoveryText(locale: Locale, run: DrillRun, clock: FaultClock): Text {
   if (clock.recoveredAt === undefined) return msg('drill.notRecovered');
@@ -111,7 +116,7 @@ export function renderReport(run: DrillRun, config: Config, now: number): Reply 
       if (step.by) parts.push(` · ${step.by}`);
       if (step.startedAt !== undefined) parts.push(` · ${clockTime(timezone, step.startedAt)}`);
       if (step.startedAt !== undefined && step.endedAt !== undefined) parts.push(` · ${durationText(locale, step.endedAt - step.startedAt)}`);
-      if (step.note) parts.push(' · ', step.note === 'limit' || step.note === 'precondition' ? msg(step.note === 'limit' ? 'drill.noteLimit' : 'drill.notePrecondition') : step.note);
+      if (step.note) parts.push(' · ', stepNote(step.note));
       const evidence = step.evidence ?? step.beforeEvidence;
       if (evidence) parts.push(' · ', evidence);
       return parts;

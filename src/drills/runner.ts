@@ -337,7 +337,6 @@ export class DrillRunner {
         return this.#checkPassed(run, index, phase);
       }
       const now = clock.now();
-      this.options.logger.debug({ run: run.id, step: step.id, ok: result.ok, now, deadline }, 'drill check ran');
       if (now >= deadline) return this.#checkFailed(run, index, phase);
       await this.options.runs.save(run);
       if (!told) {

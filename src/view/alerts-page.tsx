@@ -3,6 +3,7 @@ import { formatTime, translate, type Locale, type MessageKey, type Params } from
 import { claimHolds, groupId, type Claim } from '../alerts/claims.js';
 import type { StoredAlert } from '../alerts/engine.js';
 import { severityRank } from '../alerts/render.js';
+import { own } from '../config/own.js';
 import { StackedBars, type Bucket, type Series } from './charts.js';
 import { Page } from './layout.js';
 
@@ -54,7 +55,7 @@ export function AlertsPage(input: AlertsPageInput) {
   );
   const pages = Math.max(1, Math.ceil(ordered.length / PAGE_SIZE));
   const page = Math.min(Math.max(1, input.page), pages);
-  const series: Series[] = severities.map((severity, index) => ({ key: severity, label: severity, color: SEVERITY_COLORS[severity] ?? OTHER_COLORS[index % OTHER_COLORS.length]! }));
+  const series: Series[] = severities.map((severity, index) => ({ key: severity, label: severity, color: own(SEVERITY_COLORS, severity) ?? OTHER_COLORS[index % OTHER_COLORS.length]! }));
   const timeline = buckets(shown, input.from, input.to, input.timezone);
   const firingSince = firingSinceOf(input.alerts);
   const title = t('view.alertsTitle');
@@ -222,12 +223,12 @@ function buckets(alerts: StoredAlert[], windowFrom: number, to: number, timezone
   const start = Math.floor(from / size) * size;
   const count = Math.max(1, Math.ceil((to - start) / size));
   const hhmm = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', minute: '2-digit', hour12: false });
-  const result: Bucket[] = Array.from({ length: count }, (_, index) => ({ label: hhmm.format(new Date(start + index * size)), counts: {} }));
+  const result: Bucket[] = Array.from({ length: count }, (_, index) => ({ label: hhmm.format(new Date(start + index * size)), counts: new Map() }));
   for (const alert of alerts) {
     const index = Math.min(count - 1, Math.max(0, Math.floor((Date.parse(alert.startsAt) - start) / size)));
     const severity = severityOf(alert);
     const counts = result[index]!.counts;
-    counts[severity] = (counts[severity] ?? 0) + 1;
+    counts.set(severity, (counts.get(severity) ?? 0) + 1);
   }
   return { minutes, buckets: result };
 }

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Recipient } from '../config/schema.js';
 import type { WecomApi } from '../wecom/api.js';
 
 /** How long a link in a message lets its recipient in without logging in. */
@@ -38,10 +39,11 @@ export class ViewAuth {
   }
 
   /**
-   * The page's address for a message: bound to `user` when the message goes to one person, else plain, for readers
-   * who log in (none without WeCom's web login: nobody could open it).
+   * The page's address for a message: bound to its recipient when that is one person, else plain, for readers who
+   * log in (none without WeCom's web login: nobody could open it).
    */
-  link(path: string, user?: string): string | undefined {
+  link(path: string, to: Recipient): string | undefined {
+    const user = 'user' in to ? to.user : undefined;
     if (!this.options.publicUrl || (!user && !this.canLogin)) return undefined;
     const url = new URL(path, this.options.publicUrl);
     if (user) url.searchParams.set('t', this.#sign('link', user, this.options.now() + LINK_TTL_MS));

@@ -17,14 +17,15 @@ export interface Series {
 export interface Bucket {
   /** The axis label of this bucket (a time of day). */
   label: string;
-  counts: Record<string, number>;
+  /** By series key (label values: never keys of a plain object). */
+  counts: Map<string, number>;
 }
 
 /** Counts per time bucket, stacked by series (alerts per minute by severity). */
 export function StackedBars({ buckets, series, label }: { buckets: Bucket[]; series: Series[]; label: string }) {
   const height = 180;
   const margin = { top: 10, right: 4, bottom: 24, left: 26 };
-  const rows = buckets.map((bucket) => Object.fromEntries(series.map((entry) => [entry.key, bucket.counts[entry.key] ?? 0])));
+  const rows = buckets.map((bucket) => Object.fromEntries(series.map((entry) => [entry.key, bucket.counts.get(entry.key) ?? 0])));
   const layers = stack<Record<string, number>>().keys(series.map((entry) => entry.key))(rows);
   const top = Math.max(1, ...layers.flatMap((layer) => layer.map(([, high]) => high)));
   const x = scaleBand<number>()
@@ -119,12 +120,14 @@ export function Timeline({ spans, band, mark, label, tick }: { spans: Span[]; ba
           const left = x(new Date(span.from));
           const width = Math.max(3, x(new Date(span.to)) - left);
           const top = y(index) ?? 0;
+          // The label goes after the bar, or before it when the bar ends near the right edge.
+          const before = left + width + 4 > WIDTH - 150;
           return (
             <g key={`s${index}`}>
               <rect x={left} width={width} y={top} height={y.bandwidth()} rx={3} fill={span.color} data-step={index + 1}>
                 <title>{`${span.label}${span.note ? ` · ${span.note}` : ''}`}</title>
               </rect>
-              <text x={left + width + 4 > WIDTH - 150 ? left - 4 : left + width + 4} y={top + y.bandwidth() / 2 + 4} text-anchor={left + width + 4 > WIDTH - 150 ? 'end' : 'start'} class="label">
+              <text x={before ? left - 4 : left + width + 4} y={top + y.bandwidth() / 2 + 4} text-anchor={before ? 'end' : 'start'} class="label">
                 {`${index + 1}. ${span.label}${span.note ? ` · ${span.note}` : ''}`}
               </text>
             </g>

@@ -1,6 +1,7 @@
 /** @jsxImportSource preact */
 import { durationText, formatTime, translate, type Locale, type MessageKey, type Params } from '../chat/i18n.js';
 import { textOf } from '../chat/reply.js';
+import { clockTime, stepNote } from '../drills/report.js';
 import type { DrillRun, StepStatus } from '../drills/runs.js';
 import { Timeline, type Span } from './charts.js';
 import { Page } from './layout.js';
@@ -20,7 +21,6 @@ export interface DrillPageInput {
 export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageInput) {
   const t = (key: MessageKey, params?: Params) => translate(locale, key, params);
   const time = (at: number) => formatTime(locale, timezone, new Date(at));
-  const clock = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
   const ended = run.endedAt ?? now;
   const spans: Span[] = run.steps
     .filter((step) => step.startedAt !== undefined)
@@ -36,7 +36,6 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
   const mark = fault && run.rtoMs !== undefined ? { at: fault.faultAt + run.rtoMs, label: t('view.rtoMark', { rto: durationText(locale, run.rtoMs) }) } : undefined;
   const title = t('view.drillTitle', { id: run.id, drill: run.drill, title: run.title });
   const colon = locale === 'zh-CN' ? '：' : ': ';
-  const noteText = (note: string) => (note === 'limit' ? translate(locale, 'drill.noteLimit') : note === 'precondition' ? translate(locale, 'drill.notePrecondition') : note);
   return (
     <Page locale={locale} title={`${title} · wekube`}>
       <header>
@@ -50,7 +49,7 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
         {spans.length > 0 ? (
           <section class="card">
             <p class="sub">{t('view.drillChartTitle')}</p>
-            <Timeline spans={spans} band={band} mark={mark} label={t('view.drillChartLabel', { steps: spans.length, from: time(run.startedAt), to: time(ended) })} tick={(at) => clock.format(at)} />
+            <Timeline spans={spans} band={band} mark={mark} label={t('view.drillChartLabel', { steps: spans.length, from: time(run.startedAt), to: time(ended) })} tick={(at) => clockTime(timezone, at.getTime())} />
           </section>
         ) : null}
         <section class="card" data-steps>
@@ -74,7 +73,7 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
                         <strong>{step.title}</strong>
                         <br />
                         <span style={{ color: STEP_COLORS[step.status] }}>{translate(locale, `drill.step.${step.status}`)}</span>
-                        {step.startedAt !== undefined ? ` · ${clock.format(step.startedAt)}` : ''}
+                        {step.startedAt !== undefined ? ` · ${clockTime(timezone, step.startedAt)}` : ''}
                       </td>
                       <td>{step.by ?? '—'}</td>
                       <td>{step.startedAt !== undefined && step.endedAt !== undefined ? durationText(locale, step.endedAt - step.startedAt) : '—'}</td>
@@ -83,7 +82,7 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
                       <tr>
                         <td />
                         <td colSpan={3} class="note">
-                          {step.note ? `${t('view.note')}${colon}${noteText(step.note)} ` : ''}
+                          {step.note ? `${t('view.note')}${colon}${textOf(locale, stepNote(step.note))} ` : ''}
                           {evidence ? `${t('view.evidence')}${colon}${textOf(locale, evidence)}` : ''}
                         </td>
                       </tr>

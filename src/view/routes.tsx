@@ -35,8 +35,6 @@ export interface ViewParts {
   alerts: AlertEngine;
   claims: AlertClaims;
   drills?: DrillRuns;
-  /** How long resolved alerts are kept (what a page can still show). */
-  resolvedRetentionMs: number;
   now: () => number;
   logger: Logger;
 }
@@ -49,7 +47,7 @@ export function mountViews(router: Router, parts: ViewParts): void {
   const { auth, access } = parts;
 
   /** The user of this request, or undefined when the answer (a redirect or a refusal) has been given. */
-  function viewer(ctx: Context, locale: Locale): string | undefined {
+  async function viewer(ctx: Context, locale: Locale): Promise<string | undefined> {
     const token = typeof ctx.query.t === 'string' ? ctx.query.t : undefined;
     const linked = token !== undefined ? auth.linkUser(token) : undefined;
     if (linked) startSession(ctx, linked);
@@ -67,7 +65,7 @@ export function mountViews(router: Router, parts: ViewParts): void {
       ctx.redirect(url);
       return undefined;
     }
-    refuse(ctx, locale, 401, 'view.noLogin');
+    await refuse(ctx, locale, 401, 'view.noLogin');
     return undefined;
   }
 
@@ -76,11 +74,11 @@ export function mountViews(router: Router, parts: ViewParts): void {
   }
 
   /** Whether the user may use the page's command; else the refusal is the answer. */
-  function allowed(ctx: Context, locale: Locale, user: string, command: 'alerts' | 'drill'): boolean {
+  async function allowed(ctx: Context, locale: Locale, user: string, command: 'alerts' | 'drill'): Promise<boolean> {
     const decision = access.allows(access.user(user), { name: command, permission: command, environment: false });
     if (decision.ok) return true;
     parts.logger.info({ user, command }, 'page refused: the roles do not allow its command');
-    refuse(ctx, locale, 403, 'view.forbidden', { roles: access.user(user).roles.join(', '), command });
+    await refuse(ctx, locale, 403, 'view.forbidden', { roles: access.user(user).roles.join(', '), command });
     return false;
   }
 
@@ -104,8 +102,8 @@ export function mountViews(router: Router, parts: ViewParts): void {
 
   router.get('/view/alerts', async (ctx) => {
     const locale = localeOf(ctx, parts.config.locale);
-    const user = viewer(ctx, locale);
-    if (!user || !allowed(ctx, locale, user, 'alerts')) return;
+    const user = await viewer(ctx, locale);
+    if (!user || !(await allowed(ctx, locale, user, 'alerts'))) return;
     const now = parts.now();
     const to = timeParam(ctx.query.to) ?? now;
     const from = Math.max(Math.min(timeParam(ctx.query.from) ?? to - DEFAULT_WINDOW_MS, to), to - MAX_WINDOW_MS);
@@ -126,7 +124,7 @@ export function mountViews(router: Router, parts: ViewParts): void {
         alertmanagerURL={parts.alerts.alertmanagerURL}
         filter={filter}
         page={Number(textParam(ctx.query.page) ?? 1) || 1}
-        retentionHours={Math.round(parts.resolvedRetentionMs / 3_600_000)}
+        retentionHours={Math.round(parts.alerts.resolvedRetentionMs / 3_600_000)}
         href={(changes) => hrefWith(ctx, { ...(changes.page ? {} : { page: undefined }), ...changes })}
       />,
     );
@@ -134,8 +132,8 @@ export function mountViews(router: Router, parts: ViewParts): void {
 
   router.get('/view/drills/:id', async (ctx) => {
     const locale = localeOf(ctx, parts.config.locale);
-    const user = viewer(ctx, locale);
-    if (!user || !allowed(ctx, locale, user, 'drill')) return;
+    const user = await viewer(ctx, locale);
+    if (!user || !(await allowed(ctx, locale, user, 'drill'))) return;
     const run = /^\d{1,9}$/.test(ctx.params.id ?? '') ? await parts.drills?.get(Number(ctx.params.id)) : undefined;
     if (!run) return refuse(ctx, locale, 404, 'view.notFound');
     await page(ctx, <DrillPage locale={locale} timezone={parts.config.timezone} user={user} run={run} now={parts.now()} href={(changes) => hrefWith(ctx, changes)} />);
@@ -158,11 +156,10 @@ async function page(ctx: Context, body: preact.VNode): Promise<void> {
 
 const gzipped = promisify(gzip);
 
-function refuse(ctx: Context, locale: Locale, status: number, key: 'view.noLogin' | 'view.forbidden' | 'view.loginFailed' | 'view.outsider' | 'view.notFound', params: Record<string, string> = {}): void {
+/** A page that says why not: a refusal, a failed login, a missing page. */
+async function refuse(ctx: Context, locale: Locale, status: number, key: 'view.noLogin' | 'view.forbidden' | 'view.loginFailed' | 'view.outsider' | 'view.notFound', params: Record<string, string> = {}): Promise<void> {
   const title = status === 404 ? translate(locale, 'view.notFound') : status === 403 ? translate(locale, 'view.forbiddenTitle') : 'wekube';
-  ctx.set(PAGE_HEADERS);
-  ctx.type = 'text/html; charset=utf-8';
-  ctx.body = html(<Message locale={locale} title={title} text={translate(locale, key, params)} />);
+  await page(ctx, <Message locale={locale} title={title} text={translate(locale, key, params)} />);
   ctx.status = status;
 }
 

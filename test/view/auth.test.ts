@@ -7,7 +7,7 @@ const auth = new ViewAuth({ key, now: () => now, publicUrl: 'https://wekube.exam
 
 describe('page links and sessions', () => {
   it('binds a link to its recipient until it expires', () => {
-    const link = auth.link('/view/alerts?from=1&to=2', 'lisi')!;
+    const link = auth.link('/view/alerts?from=1&to=2', { user: 'lisi' })!;
     expect(link).toMatch(/^https:\/\/wekube\.example\.com\/view\/alerts\?from=1&to=2&t=/);
     const token = new URL(link).searchParams.get('t')!;
     expect(auth.linkUser(token)).toBe('lisi');
@@ -18,7 +18,7 @@ describe('page links and sessions', () => {
   });
 
   it('never lets a token stand for another user, another purpose or another key', () => {
-    const token = new URL(auth.link('/view/alerts', 'lisi')!).searchParams.get('t')!;
+    const token = new URL(auth.link('/view/alerts', { user: 'lisi' })!).searchParams.get('t')!;
     const [expires, , mac] = token.split('.');
     expect(auth.linkUser(`${expires}.${Buffer.from('zhaoliu').toString('base64url')}.${mac}`)).toBeUndefined();
     expect(auth.linkUser(`${(Number.parseInt(expires!, 36) * 2).toString(36)}.${token.split('.')[1]}.${mac}`)).toBeUndefined();
@@ -32,9 +32,9 @@ describe('page links and sessions', () => {
 
   it('gives a group chat a plain link (its readers log in), and no link at all without a public address or a way to log in', () => {
     const login = new ViewAuth({ key, now: () => now, publicUrl: 'https://wekube.example.com/', oauth: { base: 'https://open.weixin.qq.com', corpId: 'wwcorp', agentId: 1000002, api: { call: async () => ({ errcode: 0, errmsg: 'ok' }) } } });
-    expect(login.link('/view/alerts')).toBe('https://wekube.example.com/view/alerts');
-    expect(auth.link('/view/alerts')).toBeUndefined();
-    expect(new ViewAuth({ key, now: () => now }).link('/view/alerts', 'lisi')).toBeUndefined();
+    expect(login.link('/view/alerts', { chat: 'ops-oncall' })).toBe('https://wekube.example.com/view/alerts');
+    expect(auth.link('/view/alerts', { chat: 'ops-oncall' })).toBeUndefined();
+    expect(new ViewAuth({ key, now: () => now }).link('/view/alerts', { user: 'lisi' })).toBeUndefined();
     expect(viewKey([undefined, ''])).toBeUndefined();
   });
 
