@@ -14,9 +14,18 @@ export type InboxState = 'received' | 'started' | 'done';
 export interface InboxOptions {
   /** How long keys are remembered; longer than the callback timestamp window, so replays stay refused. */
   retentionMs: number;
+  /**
+   * The callback timestamp window: a done key this young is kept whatever the cap, since a repeat of its callback
+   * would still pass the timestamp check and would otherwise run again.
+   */
+  replayWindowMs?: number;
+  /** How many done keys are remembered at most (beyond the replay window). */
   maxEntries?: number;
   now?: () => number;
 }
+
+/** Keys deleted per commit when pruning. */
+const PRUNE_CHUNK = 2_000;
 
 export class Inbox {
   readonly #now: () => number;
@@ -79,12 +88,27 @@ export class Inbox {
     return Number((await this.sql.get<{ n: number }>('SELECT count(*) AS n FROM inbox'))?.n ?? 0);
   }
 
-  /** Forgets done keys past retention, and the oldest ones beyond the cap; runs on a schedule and at start-up. */
+  /** Forgets up to `count` done keys older than `before`, oldest first, a few thousand per commit (no long stall). */
+  async #forget(before: number, count: number): Promise<void> {
+    for (let left = count; left > 0; ) {
+      const chunk = Math.min(left, PRUNE_CHUNK);
+      const deleted = await this.sql.run("DELETE FROM inbox WHERE key IN (SELECT key FROM inbox WHERE state = 'done' AND at < ? ORDER BY at LIMIT ?)", [before, chunk]);
+      if (deleted < chunk) return;
+      left -= deleted;
+    }
+  }
+
+  /**
+   * Forgets done keys past retention, then the oldest done keys beyond the cap that are out of the replay window;
+   * runs on a schedule and at start-up. A message not yet done is acknowledged work and is never forgotten.
+   */
   async prune(): Promise<void> {
+    const now = this.#now();
     try {
-      await this.sql.run("DELETE FROM inbox WHERE state = 'done' AND at < ?", [this.#now() - this.options.retentionMs]);
-      const over = (await this.size()) - (this.options.maxEntries ?? 100_000);
-      if (over > 0) await this.sql.run('DELETE FROM inbox WHERE key IN (SELECT key FROM inbox ORDER BY at LIMIT ?)', [over]);
+      await this.#forget(now - this.options.retentionMs, Infinity);
+      const done = Number((await this.sql.get<{ n: number }>("SELECT count(*) AS n FROM inbox WHERE state = 'done'"))?.n ?? 0);
+      const over = done - (this.options.maxEntries ?? 100_000);
+      if (over > 0) await this.#forget(now - (this.options.replayWindowMs ?? 0), over);
     } catch {
       // Pruning is housekeeping: a failed one is retried on the next schedule, and the store's health says why.
     }

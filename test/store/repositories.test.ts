@@ -223,6 +223,31 @@ describe.each(backends)('inbox on $name', (backend) => {
     for (const key of ['msg:4', 'msg:5', 'msg:6']) await mine.accept(message(key));
     expect((await replica.received(3, (key) => key === 'msg:1')).map((m) => m.dedupKey)).toEqual(['msg:4', 'msg:5']);
   });
+
+  it('keeps within its cap by forgetting old done keys only: never a message not yet run, never a key a replay could still use', async () => {
+    const { client } = await backend.open();
+    let now = 1_000_000;
+    const message = (key: string) => ({ from: 'lisi', createTime: 1, msgType: 'text', content: `status ${key}`, dedupKey: key });
+    const inbox = await Inbox.open(client, { retentionMs: 3_600_000, replayWindowMs: 300_000, maxEntries: 4, now: () => now });
+    // A flood: eight acknowledged and not yet run, more than the cap.
+    for (let i = 1; i <= 8; i++) {
+      await inbox.accept(message(`cap:${i}`));
+      now += 1_000;
+    }
+    await inbox.prune();
+    expect((await inbox.unfinished()).toRun.map((m) => m.dedupKey)).toEqual(['cap:1', 'cap:2', 'cap:3', 'cap:4', 'cap:5', 'cap:6', 'cap:7', 'cap:8']);
+    // All run: still inside the replay window, so every key stays and a repeat is refused.
+    for (let i = 1; i <= 8; i++) await inbox.done(`cap:${i}`);
+    await inbox.prune();
+    expect(await inbox.accept(message('cap:1'))).toBe('duplicate');
+    // Past the window the oldest go, down to the cap; an unfinished message newer than them stays.
+    now += 300_000;
+    await inbox.accept(message('cap:9'));
+    await inbox.prune();
+    expect(await inbox.size()).toBe(5);
+    expect((await inbox.unfinished()).toRun.map((m) => m.dedupKey)).toEqual(['cap:9']);
+    expect(await inbox.accept(message('cap:8'))).toBe('duplicate');
+  });
 });
 
 describe.each(backends)('writes on $name', (backend) => {
