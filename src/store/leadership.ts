@@ -24,15 +24,17 @@ export interface LeadershipOptions {
  *   database's clock; a new term increments the epoch.
  * - Fencing: a leader's side-effecting writes carry `fence()`, a condition that holds only while its epoch is the
  *   current one and unexpired, so a deposed leader's late write changes nothing.
- * - A leader that cannot renew (the database is unreachable) stops leading before its lease can expire, so two
- *   never act at once; stopping hands the lease over at once.
+ * - A leader that cannot renew (the database refuses, or never answers) stops leading before its lease can expire,
+ *   so two never act at once; stopping hands the lease over at once.
  */
 export class Leadership {
   readonly #ttlMs: number;
   readonly #renewMs: number;
   #epoch: number | undefined;
-  /** When the last renewal succeeded, by this process's clock. */
-  #renewedAt = 0;
+  /** When the last renewal that succeeded was asked for, by this process's clock. */
+  #askedAt = 0;
+  /** A renewal is under way: a round never sends a second one beside it. */
+  #asking = false;
   #timer: Timer | undefined;
   #stopped = false;
 
@@ -58,21 +60,39 @@ export class Leadership {
     await this.#round();
   }
 
+  /**
+   * How long after asking for its last renewal a leader still acts: the lease runs `ttlMs` from when the database
+   * ran the statement, which is no earlier than when it was asked; two rounds are left for the other replicas.
+   */
+  get #trustMs(): number {
+    return this.#ttlMs - 2 * this.#renewMs;
+  }
+
   async #round(): Promise<void> {
     if (this.#stopped) return;
     const { clock, logger } = this.options;
+    // The next round comes on time even when this one's statement never comes back (a database that stopped
+    // answering, a network that drops everything): the leader must still see its lease run out.
+    this.#timer = clock.after(this.#renewMs, () => void this.#round());
+    if (this.leading && clock.now() - this.#askedAt > this.#trustMs) {
+      logger.error('the leader lease could not be renewed in time; stepping down');
+      this.#set(undefined);
+    }
+    if (this.#asking) return;
+    this.#asking = true;
+    const asked = clock.now();
     try {
       const epoch = await this.#take();
-      if (epoch !== undefined) this.#renewedAt = clock.now();
+      if (this.#stopped) return;
+      // An answer that came too late renews nothing: the lease may have run out meanwhile.
+      if (epoch !== undefined && clock.now() - asked > this.#trustMs) return;
+      if (epoch !== undefined) this.#askedAt = asked;
       this.#set(epoch);
     } catch (error) {
-      // The database is unreachable: a leader keeps its term only while its lease surely has not expired.
-      if (this.leading && clock.now() - this.#renewedAt > this.#ttlMs - this.#renewMs) {
-        logger.error({ err: error }, 'cannot renew the leader lease; stepping down');
-        this.#set(undefined);
-      } else if (!this.leading) logger.warn({ err: error }, 'cannot reach the database to elect a leader');
+      if (!this.leading) logger.warn({ err: error }, 'cannot reach the database to elect a leader');
+    } finally {
+      this.#asking = false;
     }
-    if (!this.#stopped) this.#timer = clock.after(this.#renewMs, () => void this.#round());
   }
 
   async #take(): Promise<number | undefined> {

@@ -1,4 +1,5 @@
 import { mkdtempSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -40,6 +41,44 @@ async function replica(url: string, id: string, clock: Clock = systemClock) {
   return { sql, leadership };
 }
 
+/**
+ * A TCP relay to the database that can stop passing anything on, in either direction, without closing a
+ * connection: a network that drops packets, or a database that stopped answering (a hang, not a refusal).
+ */
+async function stallingRelay(url: string) {
+  const target = new URL(url);
+  const pairs: [Socket, Socket][] = [];
+  let stalled = false;
+  const server = createServer((client) => {
+    const upstream = createConnection(Number(target.port), target.hostname);
+    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+      from.on('data', (chunk) => to.write(chunk));
+      from.on('close', () => to.destroy());
+      from.on('error', () => to.destroy());
+    }
+    pairs.push([client, upstream]);
+    if (stalled) for (const socket of [client, upstream]) socket.pause();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const relayed = new URL(url);
+  relayed.port = String((server.address() as { port: number }).port);
+  closing.push(async () => {
+    for (const pair of pairs) for (const socket of pair) socket.destroy();
+    server.close();
+  });
+  return {
+    url: relayed.toString(),
+    stall: () => {
+      stalled = true;
+      for (const pair of pairs) for (const socket of pair) socket.pause();
+    },
+    resume: () => {
+      stalled = false;
+      for (const pair of pairs) for (const socket of pair) socket.resume();
+    },
+  };
+}
+
 describe('leadership through PostgreSQL', () => {
   it('elects one leader; when it dies the other takes over within the lease, and the dead one’s late writes change nothing', async () => {
     const url = await postgres.database('leader');
@@ -76,6 +115,29 @@ describe('leadership through PostgreSQL', () => {
     await waitFor(() => b.leadership.leading, 5_000, 'b takes over');
     expect(Date.now() - stopped).toBeLessThan(250 + 300);
   });
+
+  it('steps down when its renewal never comes back, before another replica can take the lease', async () => {
+    const url = await postgres.database('hang');
+    const relay = await stallingRelay(url);
+    const a = await replica(relay.url, 'a');
+    const b = await replica(url, 'b');
+    expect([a.leadership.leading, b.leadership.leading]).toEqual([true, false]);
+    // a's statements now go nowhere and never fail; b still reaches the database.
+    relay.stall();
+    let both = false;
+    const stalled = Date.now();
+    await waitFor(() => {
+      both ||= a.leadership.leading && b.leadership.leading;
+      return b.leadership.leading;
+    }, 10_000, 'b takes over');
+    expect(both).toBe(false);
+    expect(a.leadership.leading).toBe(false);
+    expect(Date.now() - stalled).toBeLessThan(1_500 + 250 + 500);
+    // a's renewal, let through at last, finds the lease b's: a does not lead again.
+    relay.resume();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect([a.leadership.leading, b.leadership.leading]).toEqual([false, true]);
+  }, 30_000);
 
   it('never has two leaders while the database is away, and elects one again when it is back', async () => {
     const url = await postgres.database('outage');
