@@ -109,8 +109,9 @@ export async function startWekube(options: WekubeOptions): Promise<Wekube> {
   let appChats: Services['appChats'];
   if (wecomEnabled(config) || aibotEnabled(config)) {
     // Both WeCom paths (the app and the AI bot) deduplicate and recover their messages through one inbox.
-    const replayWindowMs = config.wecom.callbackMaxSkewSeconds * 1000;
-    const created = await Inbox.open(sql, { retentionMs: Math.max(24 * 3_600_000, replayWindowMs * 2), replayWindowMs, now });
+    // A callback stamped up to the skew window ahead of this clock still passes the check twice the window after it came.
+    const replayWindowMs = config.wecom.callbackMaxSkewSeconds * 2000;
+    const created = await Inbox.open(sql, { retentionMs: Math.max(24 * 3_600_000, replayWindowMs), replayWindowMs, now });
     inbox = created;
     const pruner = clock.every(60_000, () => void created.prune());
     stopping.push(async () => pruner.cancel());

@@ -15,8 +15,8 @@ export interface InboxOptions {
   /** How long keys are remembered; longer than the callback timestamp window, so replays stay refused. */
   retentionMs: number;
   /**
-   * The callback timestamp window: a done key this young is kept whatever the cap, since a repeat of its callback
-   * would still pass the timestamp check and would otherwise run again.
+   * How long a repeat of a callback would still pass the timestamp check: a done key this young is kept whatever
+   * the cap, since its callback sent again would otherwise run again.
    */
   replayWindowMs?: number;
   /** How many done keys are remembered at most (beyond the replay window). */
