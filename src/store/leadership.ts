@@ -83,9 +83,14 @@ export class Leadership {
     const asked = clock.now();
     try {
       const epoch = await this.#take();
+      // A renewal that lands after this replica stopped (after its release), or too late to trust (the lease may have
+      // run out meanwhile), renews nothing: the term it got is given back at once, so nobody waits for it to expire.
+      if (epoch !== undefined && (this.#stopped || clock.now() - asked > this.#trustMs)) {
+        this.#set(undefined);
+        await this.#release(epoch);
+        return;
+      }
       if (this.#stopped) return;
-      // An answer that came too late renews nothing: the lease may have run out meanwhile.
-      if (epoch !== undefined && clock.now() - asked > this.#trustMs) return;
       if (epoch !== undefined) this.#askedAt = asked;
       this.#set(epoch);
     } catch (error) {
@@ -133,6 +138,11 @@ export class Leadership {
     if (!this.leading) return;
     const epoch = this.#epoch!;
     this.#set(undefined);
+    await this.#release(epoch);
+  }
+
+  /** Ends this replica's term `epoch` in the database at once. */
+  async #release(epoch: number): Promise<void> {
     await this.sql.run("UPDATE leader SET expires_at = 0 WHERE name = 'wekube' AND holder = ? AND epoch = ?", [this.options.id, epoch]).catch(() => {});
   }
 }

@@ -68,8 +68,9 @@ async function stallingRelay(url: string) {
   });
   return {
     url: relayed.toString(),
-    stall: () => {
-      stalled = true;
+    /** Holds what goes through the connections open now; with `newOnes`, through those opened later too. */
+    stall: (newOnes = true) => {
+      stalled = newOnes;
       for (const pair of pairs) for (const socket of pair) socket.pause();
     },
     resume: () => {
@@ -138,6 +139,24 @@ describe('leadership through PostgreSQL', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect([a.leadership.leading, b.leadership.leading]).toEqual([false, true]);
   }, 30_000);
+
+  it('hands over at once even when a renewal still under way lands after the leader let go', async () => {
+    const url = await postgres.database('late');
+    const relay = await stallingRelay(url);
+    const a = await replica(relay.url, 'a');
+    const b = await replica(url, 'b');
+    expect(a.leadership.leading).toBe(true);
+    // a's next renewal goes into its connection and stays there; its release, on a new connection, gets through.
+    relay.stall(false);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await a.leadership.stop();
+    relay.resume();
+    const resumed = Date.now();
+    await waitFor(() => b.leadership.leading, 5_000, 'b takes over');
+    // b's next round (0.25 s), not the end of a lease the late renewal took back (1.5 s).
+    expect(Date.now() - resumed).toBeLessThan(250 + 400);
+    expect(a.leadership.leading).toBe(false);
+  });
 
   it('never has two leaders while the database is away, and elects one again when it is back', async () => {
     const url = await postgres.database('outage');
