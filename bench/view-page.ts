@@ -2,9 +2,9 @@
 // browser (Debian's Chromium, CPU slowed 4×, a 390 px wide screen) takes to show it.
 // Run: npm run bench -- view-page [--alerts 3000] [--requests 50]
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
 import { ViewAuth, viewKey } from '../src/view/auth.js';
 import { startBot, WECOM } from '../test/helpers/bot.js';
+import { launchChromium, PHONE } from '../test/helpers/browser.js';
 import { freePort } from '../test/helpers/ports.js';
 import { percentile, report } from './report.js';
 
@@ -14,7 +14,7 @@ export async function run(argv: string[]): Promise<void> {
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const bot = await startBot({ extra: { server: { port, host: '127.0.0.1', publicUrl }, alerts: { digestWindow: '5m', immediateSeverities: [] } } });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const browser = await launchChromium();
   try {
     const started = Date.now();
     const alerts = Array.from({ length: count }, (_, i) => ({
@@ -48,7 +48,7 @@ export async function run(argv: string[]): Promise<void> {
       bytes = Buffer.byteLength(body);
       sent = Number(response.headers.get('content-length'));
     }
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true });
+    const context = await browser.newContext({ ...PHONE, deviceScaleFactor: 3 });
     const tab = await context.newPage();
     const cdp = await context.newCDPSession(tab);
     await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });

@@ -118,7 +118,8 @@ const RESOLVED_RETENTION_MS = 2 * 3_600_000;
 /** A flush's claim on a batch older than this never finished, and the batch is due again. */
 const CLAIM_STALE_MS = 10_000;
 
-const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
+/** The group an alert belongs to: its alertname and app (claims.ts). */
+export const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
 
 export class AlertEngine {
   readonly #now: () => number;
@@ -331,10 +332,10 @@ export class AlertEngine {
     const alertname = alert.labels.alertname ?? '?';
     const app = alert.labels.app;
     let group = batch.groups.find((candidate) => !candidate.other && candidate.alertname === alertname && candidate.app === app);
-    const full = batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS);
-    if (!group && full) group = batch.groups.find((candidate) => candidate.other);
+    // Past the cap, new groups count in the one "other" group.
+    const other = batch.groups.length >= (this.options.maxGroups ?? MAX_GROUPS);
+    if (!group && other) group = batch.groups.find((candidate) => candidate.other);
     if (!group) {
-      const other = full;
       group = {
         alertname: other ? '…' : alertname,
         app: other ? undefined : app,

@@ -252,14 +252,13 @@ export class DrillRunner {
   async report(id: number | undefined, user: string): Promise<Reply> {
     const run = id !== undefined ? await this.options.runs.get(id) : (await this.options.runs.recent(1))[0];
     if (!run) throw new UserError(id !== undefined ? 'drill.noRun' : 'drill.noRuns', { id: id ?? '' });
-    const report = renderReport(run, this.options.config, this.options.clock.now());
-    return { ...report, blocks: [...report.blocks, ...this.#pageLink(run, { user })] };
+    return this.#withPageLink(renderReport(run, this.options.config, this.options.clock.now()), run, { user });
   }
 
-  /** The link to the run's page, for one recipient (none when pages are not served). */
-  #pageLink(run: DrillRun, to: Recipient): Reply['blocks'] {
+  /** A report with the link to the run's page at its end, for one recipient (as it is when pages are not served). */
+  #withPageLink(report: Reply, run: DrillRun, to: Recipient): Reply {
     const url = this.options.page?.(run.id, to);
-    return url ? [{ type: 'link', text: msg('drill.openPage'), url }] : [];
+    return url ? { ...report, blocks: [...report.blocks, { type: 'link', text: msg('drill.openPage'), url }] } : report;
   }
 
   async history(name: string | undefined): Promise<DrillRun[]> {
@@ -421,7 +420,7 @@ export class DrillRunner {
     this.options.logger.info({ run: run.id, drill: run.drill, status: run.status }, 'drill ended');
     if (emergency) await this.#announce(run, { blocks: [{ type: 'title', text: msg('drill.emergencyStop', { user: by ?? '?', env: run.environment }), tone: 'error' }] });
     const report = renderReport(run, this.options.config, now);
-    await this.#announce(run, report, (to) => ({ ...report, blocks: [...report.blocks, ...this.#pageLink(run, to)] }));
+    await this.#announce(run, report, (to) => this.#withPageLink(report, run, to));
   }
 
   // ——— the guard ———

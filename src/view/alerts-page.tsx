@@ -1,11 +1,11 @@
 /** @jsxImportSource preact */
 import { formatTime, translate, type Locale, type MessageKey, type Params } from '../chat/i18n.js';
-import { claimHolds, groupId, type Claim } from '../alerts/claims.js';
-import type { StoredAlert } from '../alerts/engine.js';
+import { claimHolds, type Claim } from '../alerts/claims.js';
+import { groupOf, type StoredAlert } from '../alerts/engine.js';
 import { severityRank } from '../alerts/render.js';
 import { own } from '../config/own.js';
 import { StackedBars, type Bucket, type Series } from './charts.js';
-import { Page } from './layout.js';
+import { Header, Page } from './layout.js';
 
 export const PAGE_SIZE = 50;
 
@@ -61,16 +61,12 @@ export function AlertsPage(input: AlertsPageInput) {
   const title = t('view.alertsTitle');
   return (
     <Page locale={locale} title={`${title} · wekube`}>
-      <header>
-        <div class="top">
-          <h1>{title}</h1>
-          <a href={input.href({ lang: locale === 'zh-CN' ? 'en' : 'zh-CN' })}>{t('view.language')}</a>
-        </div>
+      <Header locale={locale} title={title} href={input.href}>
         <p class="sub">{t('view.window', { from: time(input.from), to: time(input.to) })}</p>
         <p class="sub" data-counts>
           {t('view.counts', { total: shown.length, firing, resolved: shown.length - firing })}
         </p>
-      </header>
+      </Header>
       <main>
         {input.more ? <p class="note">{t('view.more', { shown: input.alerts.length })}</p> : null}
         <section class="card">
@@ -185,7 +181,7 @@ function Pairs({ title, pairs }: { title: string; pairs: Record<string, string> 
  * earliest firing alert; a resolved alert belongs to the claimed firing when it started after that firing began.
  */
 function claimOf(claims: Map<string, Claim>, firingSince: Map<string, number>, alert: StoredAlert): Claim | undefined {
-  const id = groupId(alert.labels.alertname ?? '?', alert.labels.app);
+  const id = groupOf(alert);
   const claim = claims.get(id);
   if (!claim) return undefined;
   if (alert.status === 'firing') return claimHolds(claim, firingSince.get(id) ?? Date.parse(alert.startsAt));
@@ -197,7 +193,7 @@ function firingSinceOf(alerts: StoredAlert[]): Map<string, number> {
   const since = new Map<string, number>();
   for (const alert of alerts) {
     if (alert.status !== 'firing') continue;
-    const id = groupId(alert.labels.alertname ?? '?', alert.labels.app);
+    const id = groupOf(alert);
     since.set(id, Math.min(since.get(id) ?? Infinity, Date.parse(alert.startsAt)));
   }
   return since;

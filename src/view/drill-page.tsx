@@ -4,7 +4,7 @@ import { textOf } from '../chat/reply.js';
 import { clockTime, stepNote } from '../drills/report.js';
 import type { DrillRun, StepStatus } from '../drills/runs.js';
 import { Timeline, type Span } from './charts.js';
-import { Page } from './layout.js';
+import { Header, Page } from './layout.js';
 
 const STEP_COLORS: Record<StepStatus, string> = { passed: '#2ea121', failed: '#d83931', skipped: '#8f959e', waiting: '#3370ff', checking: '#3370ff', before: '#3370ff', pending: '#dee0e3' };
 
@@ -38,13 +38,9 @@ export function DrillPage({ locale, timezone, user, run, now, href }: DrillPageI
   const colon = locale === 'zh-CN' ? '：' : ': ';
   return (
     <Page locale={locale} title={`${title} · wekube`}>
-      <header>
-        <div class="top">
-          <h1>{title}</h1>
-          <a href={href({ lang: locale === 'zh-CN' ? 'en' : 'zh-CN' })}>{t('view.language')}</a>
-        </div>
+      <Header locale={locale} title={title} href={href}>
         <p class="sub">{t('view.drillSummary', { env: run.environment, status: translate(locale, `drill.status.${run.status}`), by: run.startedBy, from: time(run.startedAt) })}</p>
-      </header>
+      </Header>
       <main>
         {spans.length > 0 ? (
           <section class="card">

@@ -1,7 +1,7 @@
 /** @jsxImportSource preact */
 import type { ComponentChildren } from 'preact';
 import { renderToString } from 'preact-render-to-string';
-import type { Locale } from '../chat/i18n.js';
+import { translate, type Locale } from '../chat/i18n.js';
 
 // One small stylesheet in the page itself: a phone inside WeCom's browser makes one request, and nothing comes from
 // outside the intranet. Mobile first: one column, large tap targets; wider screens get wider margins only.
@@ -62,6 +62,19 @@ export function Page({ locale, title, children }: { locale: Locale; title: strin
       </head>
       <body>{children}</body>
     </html>
+  );
+}
+
+/** A page's header: its title, the switch to the other language, then what the page adds (its window, its counts). */
+export function Header({ locale, title, href, children }: { locale: Locale; title: string; href: (changes: Record<string, string | undefined>) => string; children: ComponentChildren }) {
+  return (
+    <header>
+      <div class="top">
+        <h1>{title}</h1>
+        <a href={href({ lang: locale === 'zh-CN' ? 'en' : 'zh-CN' })}>{translate(locale, 'view.language')}</a>
+      </div>
+      {children}
+    </header>
   );
 }
 

@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { groupId } from '../../src/alerts/claims.js';
 import { Conversation, startBot, type TestBot } from '../helpers/bot.js';
+import { launchChromium, PHONE } from '../helpers/browser.js';
 import { ensureCluster } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
 
@@ -77,7 +78,7 @@ beforeAll(async () => {
     },
   });
   chat = new Conversation(bot);
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 180_000);
 
 afterAll(async () => {
@@ -87,7 +88,7 @@ afterAll(async () => {
 
 /** A phone-sized page in a browser of its own (no cookies from the others). */
 async function phone(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const context = await browser.newContext({ ...PHONE, deviceScaleFactor: 2 });
   return context.newPage();
 }
 
