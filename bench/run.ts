@@ -5,6 +5,7 @@ const benchmarks: Record<string, () => Promise<{ run(argv: string[]): Promise<vo
   deploy: () => import('./deploy.js'),
   'alert-storm': () => import('./alert-storm.js'),
   'callback-vs-koa': () => import('./callback-vs-koa.js'),
+  'callback-ceiling': () => import('./callback-ceiling.js'),
   'storm-vs-alertmanager': () => import('./storm-vs-alertmanager.js'),
   'state-growth': () => import('./state-growth.js'),
   'audit-append': () => import('./audit-append.js'),
