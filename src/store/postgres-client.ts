@@ -17,6 +17,19 @@ const types = {
 };
 
 /**
+ * How long a statement may go unanswered before it fails. A database host that is gone (powered off, cut off by the
+ * network) refuses nothing: a statement sent to it would wait until TCP gives up, about a quarter of an hour, holding
+ * its connection; once every pooled connection is held so, the replica could not reach even a database that is back
+ * at once elsewhere (a failover). Every statement wekube runs takes milliseconds.
+ */
+const QUERY_TIMEOUT_MS = 10_000;
+/** The rollback after a failure: the connection is closed after it anyway, which ends the transaction too. */
+const ROLLBACK_TIMEOUT_MS = 1_000;
+
+/** Rolls back the transaction on a connection that failed, without waiting behind a statement that never returned. */
+const rollback = (connection: pg.PoolClient) => connection.query({ text: 'ROLLBACK', query_timeout: ROLLBACK_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
+
+/**
  * The PostgreSQL backend of the SQL seam, for two or more replicas (`store.postgres.url` / `WEKUBE_DATABASE_URL`).
  * Every statement and batch is one transaction on a pooled connection; PostgreSQL's commit is durable (its WAL is
  * flushed) before it returns. Migrations run at start-up under an advisory lock, so replicas starting together
@@ -27,8 +40,8 @@ export class PostgresClient implements SqlClient {
 
   private constructor(private readonly pool: pg.Pool) {}
 
-  static async open(url: string, options: { max?: number } = {}): Promise<PostgresClient> {
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000 });
+  static async open(url: string, options: { max?: number; queryTimeoutMs?: number } = {}): Promise<PostgresClient> {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, connectionTimeoutMillis: 5_000, query_timeout: options.queryTimeoutMs ?? QUERY_TIMEOUT_MS });
     // An idle connection the server dropped (a restart) is replaced on the next query; the error is not fatal.
     pool.on('error', () => {});
     const client = new PostgresClient(pool);
@@ -49,7 +62,7 @@ export class PostgresClient implements SqlClient {
       await connection.query("INSERT INTO meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_MIGRATIONS.length)]);
       await connection.query('COMMIT');
     } catch (error) {
-      await connection.query('ROLLBACK').catch(() => {});
+      await rollback(connection);
       throw error;
     } finally {
       connection.release();
@@ -100,7 +113,7 @@ export class PostgresClient implements SqlClient {
       return result;
     } catch (error) {
       failed = error as Error;
-      await connection.query('ROLLBACK').catch(() => {});
+      await rollback(connection);
       throw error;
     } finally {
       connection.release(failed);

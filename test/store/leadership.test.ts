@@ -1,5 +1,4 @@
 import { mkdtempSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -10,6 +9,7 @@ import { Leadership } from '../../src/store/leadership.js';
 import { PostgresClient } from '../../src/store/postgres-client.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
+import { stallingRelay } from '../helpers/relay.js';
 import { ManualClock } from '../helpers/clock.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -41,43 +41,10 @@ async function replica(url: string, id: string, clock: Clock = systemClock) {
   return { sql, leadership };
 }
 
-/**
- * A TCP relay to the database that can stop passing anything on, in either direction, without closing a
- * connection: a network that drops packets, or a database that stopped answering (a hang, not a refusal).
- */
-async function stallingRelay(url: string) {
-  const target = new URL(url);
-  const pairs: [Socket, Socket][] = [];
-  let stalled = false;
-  const server = createServer((client) => {
-    const upstream = createConnection(Number(target.port), target.hostname);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      from.on('data', (chunk) => to.write(chunk));
-      from.on('close', () => to.destroy());
-      from.on('error', () => to.destroy());
-    }
-    pairs.push([client, upstream]);
-    if (stalled) for (const socket of [client, upstream]) socket.pause();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const relayed = new URL(url);
-  relayed.port = String((server.address() as { port: number }).port);
-  closing.push(async () => {
-    for (const pair of pairs) for (const socket of pair) socket.destroy();
-    server.close();
-  });
-  return {
-    url: relayed.toString(),
-    /** Holds what goes through the connections open now; with `newOnes`, through those opened later too. */
-    stall: (newOnes = true) => {
-      stalled = newOnes;
-      for (const pair of pairs) for (const socket of pair) socket.pause();
-    },
-    resume: () => {
-      stalled = false;
-      for (const pair of pairs) for (const socket of pair) socket.resume();
-    },
-  };
+async function relayTo(url: string) {
+  const relay = await stallingRelay(url);
+  closing.push(async () => relay.close());
+  return relay;
 }
 
 describe('leadership through PostgreSQL', () => {
@@ -119,7 +86,7 @@ describe('leadership through PostgreSQL', () => {
 
   it('steps down when its renewal never comes back, before another replica can take the lease', async () => {
     const url = await postgres.database('hang');
-    const relay = await stallingRelay(url);
+    const relay = await relayTo(url);
     const a = await replica(relay.url, 'a');
     const b = await replica(url, 'b');
     expect([a.leadership.leading, b.leadership.leading]).toEqual([true, false]);
@@ -142,7 +109,7 @@ describe('leadership through PostgreSQL', () => {
 
   it('hands over at once even when a renewal still under way lands after the leader let go', async () => {
     const url = await postgres.database('late');
-    const relay = await stallingRelay(url);
+    const relay = await relayTo(url);
     const a = await replica(relay.url, 'a');
     const b = await replica(url, 'b');
     expect(a.leadership.leading).toBe(true);

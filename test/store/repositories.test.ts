@@ -19,6 +19,7 @@ import type { SqlClient } from '../../src/store/sql.js';
 import { SqliteClient } from '../../src/store/sqlite-client.js';
 import { ManualClock } from '../helpers/clock.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
+import { stallingRelay } from '../helpers/relay.js';
 
 // The repositories' contract, run against both backends: the embedded SQLite file and a real PostgreSQL server
 // (Debian's, started here). What one backend does, the other must do too.
@@ -347,6 +348,31 @@ describe('PostgreSQL schema', () => {
     opened.push(...clients);
     expect(await clients[0]!.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).toEqual({ value: String(POSTGRES_MIGRATIONS.length) });
   });
+});
+
+describe('PostgreSQL connections', () => {
+  it('fails a statement the database never answers, and works again once the database answers on new connections', async () => {
+    const relay = await stallingRelay(await postgres.database('hung'));
+    const client = await PostgresClient.open(relay.url, { queryTimeoutMs: 1_000 });
+    opened.push(client);
+    try {
+      // Traffic has opened all the pool's connections.
+      await Promise.all(Array.from({ length: 10 }, () => client.get('SELECT pg_sleep(0.2)')));
+      // The database's host is gone: nothing comes back, nothing is refused. Statements under way take every connection.
+      relay.stall();
+      const hung = Array.from({ length: 10 }, (_, i) => (i % 2 ? client.run('SELECT 1') : client.batch([{ sql: 'SELECT 1' }])).then(() => 'answered', (error: Error) => error.message));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The database is back at the same address, as after a failover; the old connections still lead nowhere.
+      relay.stall(false);
+      const back = Date.now();
+      expect(await Promise.all(hung)).toEqual(Array(10).fill(expect.stringMatching(/timeout/i)));
+      expect(await client.get('SELECT 1 AS one')).toEqual({ one: 1 });
+      // The query timeout, then one at most for the rollback, and a new connection.
+      expect(Date.now() - back).toBeLessThan(1_000 + 1_000 + 1_000);
+    } finally {
+      relay.close();
+    }
+  }, 30_000);
 });
 
 describe('moving from lowdb', () => {
