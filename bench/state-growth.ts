@@ -1,7 +1,8 @@
 // Whether per-event cost stays independent of stored state. One wekube process (built) against the fake WeCom is
 // filled with alerts level by level (0, 20k, 100k, 300k by default, through real webhooks); at each level it takes
 // webhooks of 100 new alerts, 4 in flight, while /healthz is asked every 20 ms (its slowest answer is the longest
-// event-loop stall), then sits idle for a while (its CPU share). Then the inbox's growth: callbacks per second after
+// event-loop stall), then sits idle for a while (its CPU share), then is asked `alerts` in the chat (every alert
+// stored fires). Then the inbox's growth: callbacks per second after
 // 5k and after 40k handled callbacks, 8 in flight.
 // With --backend postgres the state lives in a PostgreSQL server (Debian's) the benchmark starts.
 // Run: npm run bench -- state-growth [--backend embedded|postgres] [--levels 0,20000,100000,300000] [--sample 5000] [--idle 10] [--callbacks 5000,40000]
@@ -52,6 +53,32 @@ async function pool<T>(items: T[], inFlight: number, work: (item: T) => Promise<
   return latencies;
 }
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Who asks `alerts` at each level (the default viewer role may; the route sends nothing to them). */
+const ASKER = 'wangwu';
+
+/** Asks /healthz every 20 ms until stopped; the slowest answer is the longest event-loop stall meanwhile. */
+function probeHealthz(url: string): { stop(): Promise<number> } {
+  let longest = 0;
+  let probing = true;
+  const running = (async () => {
+    while (probing) {
+      const t0 = performance.now();
+      await (await fetch(`${url}/healthz`)).arrayBuffer();
+      longest = Math.max(longest, performance.now() - t0);
+      await sleep(20);
+    }
+  })();
+  return {
+    async stop() {
+      probing = false;
+      await running;
+      return longest;
+    },
+  };
+}
+
 /** The database's size on disk. */
 async function databaseBytes(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -91,6 +118,7 @@ export async function run(argv: string[]): Promise<void> {
     if (response.status !== 200) throw new Error(`webhook answered ${response.status}`);
   };
 
+  const sender = new CallbackSender({ url, ...WECOM });
   const rows: string[][] = [];
   let stored = 0;
   for (const level of levels) {
@@ -101,32 +129,30 @@ export async function run(argv: string[]): Promise<void> {
     stored = Math.max(stored, level);
     const webhooks: string[] = [];
     for (let i = 0; i < sample; i += 100) webhooks.push(body(alerts(stored + i, 100)));
-    let longest = 0;
-    let probing = true;
-    const probe = (async () => {
-      while (probing) {
-        const t0 = performance.now();
-        await (await fetch(`${url}/healthz`)).arrayBuffer();
-        longest = Math.max(longest, performance.now() - t0);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    let probe = probeHealthz(url);
     const started = performance.now();
     const latencies = await pool(webhooks, 4, post);
     const seconds = (performance.now() - started) / 1000;
-    probing = false;
-    await probe;
+    const longest = await probe.stop();
     stored += sample;
     const cpu0 = cpuSeconds(pid);
-    await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
+    await sleep(Number(values.idle) * 1000);
     const idle = (cpuSeconds(pid) - cpu0) / Number(values.idle);
+    // Someone asks what fires now: the time until the answer reaches WeCom, and the longest stall meanwhile.
+    const asked = fake.deliveries.length;
+    probe = probeHealthz(url);
+    const askedAt = performance.now();
+    const answer = await sender.deliver(sender.text(ASKER, 'alerts'));
+    if (answer.status !== 200) throw new Error(`the alerts command's callback answered ${answer.status}`);
+    while (!fake.deliveries.slice(asked).some((delivery) => delivery.to === `user:${ASKER}` && delivery.content.includes('正在触发的告警'))) await sleep(5);
+    const alertsMs = performance.now() - askedAt;
+    const alertsStall = await probe.stop();
     const du = postgres ? (await databaseBytes(postgres.url)) / 2 ** 20 : Number(execFileSync('du', ['-sk', dataDir], { encoding: 'utf8' }).split('\t')[0]) / 1024;
-    rows.push([String(level), percentile(latencies, 50).toFixed(0), percentile(latencies, 99).toFixed(0), (sample / seconds).toFixed(0), longest.toFixed(0), `${(idle * 100).toFixed(1)}%`, memoryMiB(pid, 'VmRSS').toFixed(0), du.toFixed(0)]);
+    rows.push([String(level), percentile(latencies, 50).toFixed(0), percentile(latencies, 99).toFixed(0), (sample / seconds).toFixed(0), longest.toFixed(0), `${(idle * 100).toFixed(1)}%`, memoryMiB(pid, 'VmRSS').toFixed(0), du.toFixed(0), alertsMs.toFixed(0), alertsStall.toFixed(0)]);
     process.stdout.write(`  level ${level}: ${rows.at(-1)!.join(' | ')}\n`);
   }
 
   // The inbox: callbacks per second as handled callbacks accumulate.
-  const sender = new CallbackSender({ url, ...WECOM });
   const callbackRows: string[][] = [];
   let handled = 0;
   for (const mark of values.callbacks.split(',').map(Number)) {
@@ -151,7 +177,7 @@ export async function run(argv: string[]): Promise<void> {
     return [header, ...body].map((row) => row.map((cell, i) => cell.padStart(widths[i]!)).join(' | ')).join('\n    ');
   };
   const figures = {
-    'per level': `\n    ${table(['alerts stored', 'webhook p50 ms', 'p99 ms', 'alerts/s', 'longest /healthz ms', 'idle CPU', 'RSS MiB', postgres ? 'database MiB' : 'data dir MiB'], rows)}`,
+    'per level': `\n    ${table(['alerts stored', 'webhook p50 ms', 'p99 ms', 'alerts/s', 'longest /healthz ms', 'idle CPU', 'RSS MiB', postgres ? 'database MiB' : 'data dir MiB', '`alerts` answer ms', 'its longest /healthz ms'], rows)}`,
     'inbox growth (8 in flight)': `\n    ${table(['callbacks handled', 'callbacks/s', 'p50 ms', 'p99 ms'], callbackRows)}`,
   };
   report(`state growth (${values.backend}): webhooks of 100 new alerts, 4 in flight, at each level of stored alerts (wekube process, fake WeCom)`, figures, { name: `state-growth-${values.backend}`, rows, callbackRows });

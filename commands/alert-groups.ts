@@ -1,5 +1,5 @@
-import { claimHolds, groupId, type Claim } from '../src/alerts/claims.js';
-import type { StoredAlert } from '../src/alerts/engine.js';
+import { claimHolds, type Claim } from '../src/alerts/claims.js';
+import type { FiringFilter } from '../src/alerts/engine.js';
 import type { CommandContext } from '../src/chat/command.js';
 import { UserError } from '../src/chat/reply.js';
 
@@ -15,30 +15,27 @@ export interface FiringGroup {
   claim?: Claim;
 }
 
-export async function firingGroups(context: CommandContext, given?: StoredAlert[]): Promise<FiringGroup[]> {
-  const alerts = given ?? (await context.services.alerts.firing());
-  const claims = await context.services.claims.all();
-  const groups = new Map<string, FiringGroup>();
-  for (const alert of alerts) {
-    const alertname = alert.labels.alertname ?? '?';
-    const id = groupId(alertname, alert.labels.app);
-    const since = Date.parse(alert.startsAt) || alert.lastSeen;
-    const group = groups.get(id);
-    if (group) {
-      group.count++;
-      group.since = Math.min(group.since, since);
-    } else {
-      groups.set(id, { id, alertname, app: alert.labels.app, severity: alert.labels.severity ?? '-', count: 1, since });
-    }
-  }
-  for (const group of groups.values()) group.claim = claimHolds(claims.get(group.id), group.since);
-  return [...groups.values()].sort((a, b) => b.count - a.count);
+/**
+ * The groups firing now, the most alerts first (the engine counts them from an index, whatever the number of
+ * alerts): at most `limit` of them with their names and claims, and how many groups and alerts fire in all.
+ */
+export async function firingGroups(context: CommandContext, filter: FiringFilter = {}, limit = Infinity): Promise<{ groups: FiringGroup[]; groupCount: number; alertCount: number }> {
+  const { alerts, claims } = context.services;
+  const counts = await alerts.firingGroups(filter);
+  const claimed = await claims.all();
+  const groups = await Promise.all(
+    counts.slice(0, limit).map(async ({ id, count, since }): Promise<FiringGroup> => {
+      const labels = (await alerts.firingSample({ ...filter, group: id }))?.labels ?? {};
+      return { id, alertname: labels.alertname ?? '?', app: labels.app, severity: labels.severity ?? '-', count, since, claim: claimHolds(claimed.get(id), since) };
+    }),
+  );
+  return { groups, groupCount: counts.length, alertCount: counts.reduce((sum, group) => sum + group.count, 0) };
 }
 
 /** The firing group a typed id (with or without #) names. */
 export async function requireGroup(context: CommandContext, typed: string): Promise<FiringGroup> {
   const id = typed.replace(/^#/, '').toLowerCase();
-  const group = (await firingGroups(context)).find((candidate) => candidate.id === id);
+  const [group] = (await firingGroups(context, { group: id })).groups;
   if (!group) throw new UserError('claim.unknown', { id: typed });
   return group;
 }

@@ -23,23 +23,19 @@ export default defineCommand({
     // Without @env every alert shows: a firing prod critical must never hide behind the default environment. With
     // one, alerts that name an environment (an env or environment label) must name that one; others always show.
     const env = context.environmentNamed ? context.environment : translate(context.locale, 'alerts.allEnvironments');
-    const firing = await context.services.alerts.firing((labels) => {
-      const named = labels.env ?? labels.environment;
-      return !context.environmentNamed || named === undefined || named === context.environment;
-    });
-    if (firing.length === 0) return { blocks: [{ type: 'text', text: msg('alerts.noneFiring', { env }), tone: 'success' }] };
-    const sorted = await firingGroups(context, firing);
-    const items: Text[] = sorted.slice(0, MAX_GROUPS).map((g) => [
+    const { groups, groupCount, alertCount } = await firingGroups(context, context.environmentNamed ? { environment: context.environment } : {}, MAX_GROUPS);
+    if (alertCount === 0) return { blocks: [{ type: 'text', text: msg('alerts.noneFiring', { env }), tone: 'success' }] };
+    const items: Text[] = groups.map((g) => [
       `#${g.id} 🔥${g.count} `,
       strong(g.alertname),
       `${g.app ? ` · ${g.app}` : ''} · ${g.severity} · ${formatTime(context.locale, context.config.timezone, new Date(g.since))}`,
       g.claim ? [' · ', msg('claim.by', { user: g.claim.claimedBy, ack: durationText(context.locale, g.claim.claimedAt - g.since) })] : '',
     ]);
     const blocks: Block[] = [
-      { type: 'title', text: msg('alerts.firingTitle', { count: firing.length, env }), tone: 'warning' },
+      { type: 'title', text: msg('alerts.firingTitle', { count: alertCount, env }), tone: 'warning' },
       { type: 'list', items },
     ];
-    if (sorted.length > MAX_GROUPS) blocks.push({ type: 'text', text: msg('alerts.moreGroups', { count: sorted.length - MAX_GROUPS }), tone: 'muted' });
+    if (groupCount > MAX_GROUPS) blocks.push({ type: 'text', text: msg('alerts.moreGroups', { count: groupCount - MAX_GROUPS }), tone: 'muted' });
     return { blocks };
   },
 });

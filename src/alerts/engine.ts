@@ -120,6 +120,40 @@ const CLAIM_STALE_MS = 10_000;
 
 /** The group an alert belongs to: its alertname and app (claims.ts). */
 export const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
+/** The environment an alert names (its env or environment label), if any. */
+export const environmentOf = (alert: StoredAlert): string | undefined => alert.labels.env ?? alert.labels.environment;
+/** When an alert started, in ms (when it was seen, if its startsAt cannot be read). */
+export const sinceOf = (alert: StoredAlert): number => Date.parse(alert.startsAt) || alert.lastSeen;
+
+/** Which firing alerts: of one group, or all; with `environment`, those that name it or name none. */
+export interface FiringFilter {
+  environment?: string;
+  group?: string;
+}
+
+function firingWhere(filter: FiringFilter): { sql: string; params: string[] } {
+  const clauses = ["status = 'firing'"];
+  const params: string[] = [];
+  if (filter.environment !== undefined) {
+    clauses.push('(env IS NULL OR env = ?)');
+    params.push(filter.environment);
+  }
+  if (filter.group !== undefined) {
+    clauses.push('group_id = ?');
+    params.push(filter.group);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+/** How many older rows get their new columns per commit when the engine opens. */
+const BACKFILL_CHUNK = 2_000;
+
+/** A group of alerts firing now: its id (groupOf), how many fire, since when (ms). */
+export interface FiringCount {
+  id: string;
+  count: number;
+  since: number;
+}
 
 export class AlertEngine {
   readonly #now: () => number;
@@ -136,14 +170,17 @@ export class AlertEngine {
   }
 
   static async open(sql: SqlClient, options: AlertEngineOptions): Promise<AlertEngine> {
-    // Alerts stored before groups had a column get theirs once.
-    const ungrouped = await sql.all<{ data: string }>('SELECT data FROM alerts WHERE group_id IS NULL');
-    await sql.batch(
-      ungrouped.map(({ data }) => {
-        const alert = JSON.parse(data) as StoredAlert;
-        return { sql: 'UPDATE alerts SET group_id = ? WHERE fingerprint = ?', params: [groupOf(alert), alert.fingerprint] };
-      }),
-    );
+    // Alerts stored before their group, environment and start had columns get theirs once, a few thousand a commit.
+    for (;;) {
+      const rows = await sql.all<{ data: string }>('SELECT data FROM alerts WHERE since IS NULL LIMIT ?', [BACKFILL_CHUNK]);
+      if (rows.length === 0) break;
+      await sql.batch(
+        rows.map(({ data }) => {
+          const alert = JSON.parse(data) as StoredAlert;
+          return { sql: 'UPDATE alerts SET group_id = ?, env = ?, since = ? WHERE fingerprint = ?', params: [groupOf(alert), environmentOf(alert) ?? null, sinceOf(alert), alert.fingerprint] };
+        }),
+      );
+    }
     return new AlertEngine(sql, options);
   }
 
@@ -185,7 +222,7 @@ export class AlertEngine {
     });
     // A group that no longer fires: its cards say so where they can still change (the resolve is in the messages anyway).
     for (const id of resolvedGroups) {
-      const firing = await this.sql.get<{ n: number }>("SELECT count(*) AS n FROM alerts WHERE group_id = ? AND status = 'firing'", [id]);
+      const firing = await this.sql.get<{ n: number }>("SELECT count(*) AS n FROM alerts WHERE status = 'firing' AND group_id = ?", [id]);
       if (Number(firing?.n ?? 0) === 0) await this.updateCard(id).catch((error: unknown) => this.options.logger.warn({ err: error, group: id }, 'alert card could not be updated'));
     }
     return result;
@@ -194,7 +231,7 @@ export class AlertEngine {
   /** The card of an alert group as it stands now; undefined when nothing of it is kept. */
   async card(id: string): Promise<ReturnType<typeof alertCard> | undefined> {
     const { config } = this.options;
-    const alerts = (await this.sql.all<{ data: string }>('SELECT data FROM alerts WHERE group_id = ?', [id])).map((row) => JSON.parse(row.data) as StoredAlert);
+    const alerts = (await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status IN ('firing', 'resolved') AND group_id = ?", [id])).map((row) => JSON.parse(row.data) as StoredAlert);
     const state = groupState(alerts, await this.options.claims?.get(id));
     return state && alertCard(state, { locale: config.locale, timezone: config.timezone, externalURL: this.alertmanagerURL, now: this.#now() });
   }
@@ -211,8 +248,8 @@ export class AlertEngine {
     for (let i = 0; i < saves.length; i += WRITE_CHUNK) {
       const chunk = saves.slice(i, i + WRITE_CHUNK);
       await tx.run(
-        `INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, data) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, data = excluded.data`,
-        chunk.flatMap((alert) => [alert.fingerprint, alert.status, alert.startsAt, alert.lastSeen, groupOf(alert), JSON.stringify(alert)]),
+        `INSERT INTO alerts (fingerprint, status, starts_at, last_seen, group_id, env, since, data) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT (fingerprint) DO UPDATE SET status = excluded.status, starts_at = excluded.starts_at, last_seen = excluded.last_seen, group_id = excluded.group_id, env = excluded.env, since = excluded.since, data = excluded.data`,
+        chunk.flatMap((alert) => [alert.fingerprint, alert.status, alert.startsAt, alert.lastSeen, groupOf(alert), environmentOf(alert) ?? null, sinceOf(alert), JSON.stringify(alert)]),
       );
     }
     const touched = [...writes.touched].filter((fingerprint) => !writes.saves.has(fingerprint));
@@ -439,12 +476,21 @@ export class AlertEngine {
     }
   }
 
-  /** The alerts firing now, newest first. */
-  async firing(filter: (labels: Record<string, string>) => boolean = () => true): Promise<StoredAlert[]> {
-    return (await this.sql.all<{ data: string }>("SELECT data FROM alerts WHERE status = 'firing'"))
-      .map((row) => JSON.parse(row.data) as StoredAlert)
-      .filter((alert) => filter(alert.labels))
-      .sort((a, b) => Date.parse(b.startsAt) - Date.parse(a.startsAt));
+  /**
+   * The groups firing now, the most alerts first, counted by the database from an index: no alert is read, so the
+   * cost stays small however many fire.
+   */
+  async firingGroups(filter: FiringFilter = {}): Promise<FiringCount[]> {
+    const where = firingWhere(filter);
+    const rows = await this.sql.all<{ id: string; n: number; since: number }>(`SELECT group_id AS id, count(*) AS n, min(since) AS since FROM alerts WHERE ${where.sql} GROUP BY group_id ORDER BY n DESC, group_id`, where.params);
+    return rows.map((row) => ({ id: row.id, count: Number(row.n), since: Number(row.since) }));
+  }
+
+  /** One alert of a group firing now: its name, app and severity stand for the group's. */
+  async firingSample(filter: FiringFilter & { group: string }): Promise<StoredAlert | undefined> {
+    const where = firingWhere(filter);
+    const row = await this.sql.get<{ data: string }>(`SELECT data FROM alerts WHERE ${where.sql} LIMIT 1`, where.params);
+    return row && (JSON.parse(row.data) as StoredAlert);
   }
 
   /**

@@ -178,4 +178,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (environment, app)
   );
   `,
+  `
+  -- Each alert's environment (its env or environment label) and when it started (ms), so the firing groups that a
+  -- chat command lists are counted by the database from an index, not by reading every alert (see alerts/engine.ts).
+  -- Rows stored before get theirs when the engine opens. The index serves a group's alerts too (status is firing or
+  -- resolved), so the one by group alone goes: an alert's write keeps the same number of indexes.
+  ALTER TABLE alerts ADD COLUMN env TEXT;
+  ALTER TABLE alerts ADD COLUMN since INTEGER;
+  CREATE INDEX alerts_firing_groups ON alerts (status, group_id, env, since);
+  DROP INDEX alerts_by_group;
+  `,
 ];

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { groupId } from '../../src/alerts/claims.js';
 import { AlertEngine, IMMEDIATE_GAP_MS } from '../../src/alerts/engine.js';
 import type { Webhook, WebhookAlert } from '../../src/alerts/payload.js';
 import { OwnerDirectory, parseRoutes } from '../../src/alerts/routing.js';
@@ -167,6 +168,38 @@ describe.each(backends)('the alert engine on $name', (current) => {
     expect(alerts.map((a) => [a.fingerprint, a.status])).toEqual([['fp1', 'resolved'], ['fp2', 'firing']]);
     expect(more).toBe(false);
     expect((await e.seenBetween(opened, flushed, 1)).more).toBe(true);
+  });
+
+  it('counts the groups firing now, within an environment too, also for alerts stored before the counts had columns', async () => {
+    const { engine: e } = await engine();
+    await e.ingest(
+      webhook([
+        alert(1, { labels: { env: 'prod' } }),
+        alert(2, { labels: { env: 'test' } }),
+        alert(3),
+        alert(4, { labels: { alertname: 'DiskFull', environment: 'prod' }, startsAt: '2026-11-24T09:00:00Z' }),
+      ]),
+    );
+    clock += 60_000;
+    await e.ingest(webhook([alert(2, { status: 'resolved', labels: { env: 'test' }, endsAt: new Date(clock).toISOString() })]));
+    const latency = groupId('HighLatency', 'order');
+    const disk = groupId('DiskFull', 'order');
+    const [ten, nine] = [Date.parse('2026-11-24T10:00:00Z'), Date.parse('2026-11-24T09:00:00Z')];
+    const counted = async (of: AlertEngine) => [await of.firingGroups(), await of.firingGroups({ environment: 'prod' }), await of.firingGroups({ environment: 'test' }), await of.firingGroups({ group: disk })];
+    const expected = [
+      [{ id: latency, count: 2, since: ten }, { id: disk, count: 1, since: nine }],
+      // An alert that names no environment counts in every one.
+      [{ id: latency, count: 2, since: ten }, { id: disk, count: 1, since: nine }],
+      [{ id: latency, count: 1, since: ten }],
+      [{ id: disk, count: 1, since: nine }],
+    ];
+    expect(await counted(e)).toEqual(expected);
+    expect((await e.firingSample({ group: disk }))?.labels).toMatchObject({ alertname: 'DiskFull', environment: 'prod' });
+    expect(await e.firingSample({ group: disk, environment: 'test' })).toBeUndefined();
+    // Rows an older wekube stored have none of the columns: the engine fills them in when it opens.
+    await channel.sql!.run('UPDATE alerts SET group_id = NULL, env = NULL, since = NULL');
+    const { engine: upgraded } = await engine();
+    expect(await counted(upgraded)).toEqual(expected);
   });
 
   it('holds non-urgent alerts in the digest until its window ends, then sends one message', async () => {
