@@ -123,7 +123,7 @@ export const groupOf = (alert: StoredAlert): string => groupId(alert.labels.aler
 /** The environment an alert names (its env or environment label), if any. */
 export const environmentOf = (alert: StoredAlert): string | undefined => alert.labels.env ?? alert.labels.environment;
 /** When an alert started, in ms (when it was seen, if its startsAt cannot be read). */
-export const sinceOf = (alert: StoredAlert): number => Date.parse(alert.startsAt) || alert.lastSeen;
+export const sinceOf = (alert: StoredAlert): number => Date.parse(alert.startsAt) || alert.lastSeen || 0;
 
 /** Which firing alerts: of one group, or all; with `environment`, those that name it or name none. */
 export interface FiringFilter {

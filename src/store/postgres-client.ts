@@ -20,9 +20,11 @@ const types = {
  * How long a statement may go unanswered before it fails. A database host that is gone (powered off, cut off by the
  * network) refuses nothing: a statement sent to it would wait until TCP gives up, about a quarter of an hour, holding
  * its connection; once every pooled connection is held so, the replica could not reach even a database that is back
- * at once elsewhere (a failover). Every statement wekube runs takes milliseconds.
+ * at once elsewhere (a failover). Every statement wekube runs takes milliseconds, migrations aside.
  */
 const QUERY_TIMEOUT_MS = 10_000;
+/** How long a migration at start-up may take: it may rebuild a big table (see #migrate). */
+const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 /** The rollback after a failure: the connection is closed after it anyway, which ends the transaction too. */
 const ROLLBACK_TIMEOUT_MS = 1_000;
 
@@ -51,16 +53,18 @@ export class PostgresClient implements SqlClient {
 
   async #migrate(): Promise<void> {
     const connection = await this.#connect();
+    // A migration may rebuild a big table, and a replica starting meanwhile waits that long for the lock.
+    const query = <R extends pg.QueryResultRow>(text: string, values?: Param[]) => connection.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
     try {
-      await connection.query('BEGIN');
-      await connection.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await connection.query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
-      const row = (await connection.query<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).rows[0];
+      await query('BEGIN');
+      await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
+      const row = (await query<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).rows[0];
       const current = row ? Number(row.value) : 0;
       if (current > POSTGRES_MIGRATIONS.length) throw new Error(`the database's schema version ${current} is newer than this wekube knows (${POSTGRES_MIGRATIONS.length})`);
-      for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) await connection.query(POSTGRES_MIGRATIONS[version]!);
-      await connection.query("INSERT INTO meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_MIGRATIONS.length)]);
-      await connection.query('COMMIT');
+      for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) await query(POSTGRES_MIGRATIONS[version]!);
+      await query("INSERT INTO meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_MIGRATIONS.length)]);
+      await query('COMMIT');
     } catch (error) {
       await rollback(connection);
       throw error;
