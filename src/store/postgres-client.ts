@@ -47,7 +47,12 @@ export class PostgresClient implements SqlClient {
     // An idle connection the server dropped (a restart) is replaced on the next query; the error is not fatal.
     pool.on('error', () => {});
     const client = new PostgresClient(pool);
-    await client.#migrate();
+    try {
+      await client.#migrate();
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw error;
+    }
     return client;
   }
 
@@ -67,10 +72,10 @@ export class PostgresClient implements SqlClient {
       await query('COMMIT');
     } catch (error) {
       await rollback(connection);
+      connection.release(error as Error);
       throw error;
-    } finally {
-      connection.release();
     }
+    connection.release();
   }
 
   async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {

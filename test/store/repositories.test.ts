@@ -348,6 +348,15 @@ describe('PostgreSQL schema', () => {
     opened.push(...clients);
     expect(await clients[0]!.get<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).toEqual({ value: String(POSTGRES_MIGRATIONS.length) });
   });
+
+  it('refuses a database a newer wekube has migrated, naming both versions, and leaves it as it was', async () => {
+    const url = await postgres.database('newer');
+    const newer = await PostgresClient.open(url);
+    opened.push(newer);
+    await newer.run("UPDATE meta SET value = '999' WHERE key = 'schema'");
+    await expect(PostgresClient.open(url)).rejects.toThrow(`the database's schema version 999 is newer than this wekube knows (${POSTGRES_MIGRATIONS.length})`);
+    expect(await newer.get("SELECT value FROM meta WHERE key = 'schema'")).toEqual({ value: '999' });
+  });
 });
 
 describe('PostgreSQL connections', () => {
