@@ -376,8 +376,9 @@ describe('PostgreSQL connections', () => {
       const back = Date.now();
       expect(await Promise.all(hung)).toEqual(Array(10).fill(expect.stringMatching(/timeout/i)));
       expect(await client.get('SELECT 1 AS one')).toEqual({ one: 1 });
-      // The query timeout, then one at most for the rollback, and a new connection.
-      expect(Date.now() - back).toBeLessThan(1_000 + 1_000 + 1_000);
+      // The query timeout, then one at most for the rollback, and a new connection, with slack for a busy machine:
+      // seconds, where before the fix the statements never ended.
+      expect(Date.now() - back).toBeLessThan(1_000 + 1_000 + 2_000);
     } finally {
       relay.close();
     }
