@@ -32,13 +32,16 @@ export const cardRef = (id: string): string => `alert:${id}`;
 export const silenceMatchers = (alertname: string, app: string | undefined): string =>
   app ? `alertname=${JSON.stringify(alertname)} app=${JSON.stringify(app)}` : `alertname=${JSON.stringify(alertname)}`;
 
+/** When an alert started, in ms (when it was seen, if its startsAt cannot be read): its group's since is the earliest. */
+export const sinceOf = (alert: StoredAlert): number => Date.parse(alert.startsAt) || alert.lastSeen || 0;
+
 /** The state of the group `id` from its stored alerts (firing and recently resolved); undefined when none is kept. */
 export function groupState(alerts: StoredAlert[], claim: Claim | undefined): GroupState | undefined {
   const first = alerts[0];
   if (!first) return undefined;
   const firing = alerts.filter((alert) => alert.status === 'firing');
   const current = firing.length > 0 ? firing : alerts;
-  const since = Math.min(...current.map((alert) => Date.parse(alert.startsAt) || alert.lastSeen));
+  const since = Math.min(...current.map(sinceOf));
   const alertname = first.labels.alertname ?? '?';
   const app = first.labels.app;
   const newest = [...current].sort((a, b) => b.lastSeen - a.lastSeen)[0]!;

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Channel } from '../channel/port.js';
-import { alertCard, groupState, silenceMatchers } from './card.js';
+import { alertCard, groupState, silenceMatchers, sinceOf } from './card.js';
 import { groupId, type AlertClaims } from './claims.js';
 import type { Config } from '../config/load.js';
 import { recipientKey, type Recipient } from '../config/schema.js';
@@ -122,8 +122,6 @@ const CLAIM_STALE_MS = 10_000;
 export const groupOf = (alert: StoredAlert): string => groupId(alert.labels.alertname ?? '?', alert.labels.app);
 /** The environment an alert names (its env or environment label), if any. */
 export const environmentOf = (alert: StoredAlert): string | undefined => alert.labels.env ?? alert.labels.environment;
-/** When an alert started, in ms (when it was seen, if its startsAt cannot be read). */
-export const sinceOf = (alert: StoredAlert): number => Date.parse(alert.startsAt) || alert.lastSeen || 0;
 
 /** Which firing alerts: of one group, or all; with `environment`, those that name it or name none. */
 export interface FiringFilter {

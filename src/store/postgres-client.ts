@@ -28,9 +28,6 @@ const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 /** The rollback after a failure: the connection is closed after it anyway, which ends the transaction too. */
 const ROLLBACK_TIMEOUT_MS = 1_000;
 
-/** Rolls back the transaction on a connection that failed, without waiting behind a statement that never returned. */
-const rollback = (connection: pg.PoolClient) => connection.query({ text: 'ROLLBACK', query_timeout: ROLLBACK_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
-
 /**
  * The PostgreSQL backend of the SQL seam, for two or more replicas (`store.postgres.url` / `WEKUBE_DATABASE_URL`).
  * Every statement and batch is one transaction on a pooled connection; PostgreSQL's commit is durable (its WAL is
@@ -57,11 +54,9 @@ export class PostgresClient implements SqlClient {
   }
 
   async #migrate(): Promise<void> {
-    const connection = await this.#connect();
-    // A migration may rebuild a big table, and a replica starting meanwhile waits that long for the lock.
-    const query = <R extends pg.QueryResultRow>(text: string, values?: Param[]) => connection.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
-    try {
-      await query('BEGIN');
+    await this.#inTransaction(async (connection) => {
+      // A migration may rebuild a big table, and a replica starting meanwhile waits that long for the lock.
+      const query = <R extends pg.QueryResultRow>(text: string, values?: Param[]) => connection.query<R>({ text, values, query_timeout: MIGRATION_TIMEOUT_MS } as pg.QueryConfig);
       await query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await query('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)');
       const row = (await query<{ value: string }>("SELECT value FROM meta WHERE key = 'schema'")).rows[0];
@@ -69,13 +64,7 @@ export class PostgresClient implements SqlClient {
       if (current > POSTGRES_MIGRATIONS.length) throw new Error(`the database's schema version ${current} is newer than this wekube knows (${POSTGRES_MIGRATIONS.length})`);
       for (let version = current; version < POSTGRES_MIGRATIONS.length; version++) await query(POSTGRES_MIGRATIONS[version]!);
       await query("INSERT INTO meta (key, value) VALUES ('schema', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_MIGRATIONS.length)]);
-      await query('COMMIT');
-    } catch (error) {
-      await rollback(connection);
-      connection.release(error as Error);
-      throw error;
-    }
-    connection.release();
+    });
   }
 
   async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
@@ -122,7 +111,8 @@ export class PostgresClient implements SqlClient {
       return result;
     } catch (error) {
       failed = error as Error;
-      await rollback(connection);
+      // Without waiting long behind a statement that never returned.
+      await connection.query({ text: 'ROLLBACK', query_timeout: ROLLBACK_TIMEOUT_MS } as pg.QueryConfig).catch(() => {});
       throw error;
     } finally {
       connection.release(failed);

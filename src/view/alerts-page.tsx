@@ -1,5 +1,6 @@
 /** @jsxImportSource preact */
 import { formatTime, translate, type Locale, type MessageKey, type Params } from '../chat/i18n.js';
+import { sinceOf } from '../alerts/card.js';
 import { claimHolds, type Claim } from '../alerts/claims.js';
 import { groupOf, type StoredAlert } from '../alerts/engine.js';
 import { severityRank } from '../alerts/render.js';
@@ -184,7 +185,7 @@ function claimOf(claims: Map<string, Claim>, firingSince: Map<string, number>, a
   const id = groupOf(alert);
   const claim = claims.get(id);
   if (!claim) return undefined;
-  if (alert.status === 'firing') return claimHolds(claim, firingSince.get(id) ?? Date.parse(alert.startsAt));
+  if (alert.status === 'firing') return claimHolds(claim, firingSince.get(id) ?? sinceOf(alert));
   return Date.parse(alert.startsAt) >= claim.since ? claim : undefined;
 }
 
@@ -194,7 +195,7 @@ function firingSinceOf(alerts: StoredAlert[]): Map<string, number> {
   for (const alert of alerts) {
     if (alert.status !== 'firing') continue;
     const id = groupOf(alert);
-    since.set(id, Math.min(since.get(id) ?? Infinity, Date.parse(alert.startsAt)));
+    since.set(id, Math.min(since.get(id) ?? Infinity, sinceOf(alert)));
   }
   return since;
 }
